@@ -7,7 +7,7 @@ GALLERY ?=
 SAMPLES := .cache/sample-gallery
 ARGS ?=
 
-.PHONY: install run test models bench samples lint clean
+.PHONY: install run test models bench bench-peer samples lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,18 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(VENV)/bin/galprof bench $(ARGS)
 
+# galprof's face path against face_recognition (dlib) on ../shared/data/lfw; the peer gets its own venv.
+PEER_VENV := .venv-peer
+$(PEER_VENV)/.installed:
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install -q dlib-bin
+	$(PEER_VENV)/bin/python -m pip install -q --no-deps face_recognition face-recognition-models
+	$(PEER_VENV)/bin/python -m pip install -q Click Pillow numpy
+	touch $@
+
+bench-peer: $(VENV)/.installed $(PEER_VENV)/.installed
+	$(PY) benchmarks/peer_face.py $(ARGS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check galprof tests models/build benchmarks
 
@@ -62,4 +74,4 @@ models: $(BUILD_VENV)/.installed
 	$(BUILD_VENV)/bin/python models/build/build_all.py
 
 clean:
-	rm -rf $(VENV) $(BUILD_VENV) .cache .pytest_cache
+	rm -rf $(VENV) $(BUILD_VENV) $(PEER_VENV) .cache .pytest_cache

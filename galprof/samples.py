@@ -29,7 +29,7 @@ def _installed_skimage_data() -> Path | None:
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         return None
-    data = Path(list(spec.submodule_search_locations)[0]) / "data"
+    data = Path(next(iter(spec.submodule_search_locations))) / "data"
     return data if (data / PHOTOS[0]).is_file() else None
 
 

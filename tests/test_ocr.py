@@ -1,0 +1,88 @@
+"""OCR: which frames are read (decided from model results only), reading a generated document, the
+cost of tesseract, and how often the gate opens on real photos."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from galprof.analysis import ocr
+from galprof.analysis.privacy import find_sensitive
+from tests.profile_factory import MODELS, frame
+
+
+def test_document_classes_exist_in_the_labels():
+    labels = set((MODELS / "labels" / "imagenet1k.txt").read_text().splitlines())
+    assert ocr.DOCUMENT_CLASSES <= labels, sorted(ocr.DOCUMENT_CLASSES - labels)
+    coco = set((MODELS / "labels" / "coco80.txt").read_text().splitlines())
+    assert set(ocr.DOCUMENT_OBJECTS) <= coco
+
+
+def test_needs_ocr_from_classes_and_objects():
+    assert ocr.needs_ocr(frame({"envelope": 0.5, "tabby cat": 0.2}))
+    assert ocr.needs_ocr(frame({"menu": 0.08, "website": 0.08}))  # summed over document classes
+    assert ocr.needs_ocr(frame({"tabby cat": 0.9}, {"book": 0.6}))
+    assert not ocr.needs_ocr(frame({"tabby cat": 0.9}, {"book": 0.2}))
+    assert not ocr.needs_ocr(frame({"menu": 0.05, "pizza": 0.8}))
+    assert not ocr.needs_ocr(frame())
+
+
+def _document(lines: list[str], size: int = 28) -> np.ndarray:
+    font = ImageFont.load_default(size=size)
+    im = Image.new("RGB", (900, 80 + 60 * len(lines)), "white")
+    draw = ImageDraw.Draw(im)
+    for i, line in enumerate(lines):
+        draw.text((20, 30 + i * 60), line, fill="black", font=font)
+    return np.asarray(im)
+
+
+@pytest.fixture(scope="module")
+def tesseract():
+    if not ocr.ocr_available():
+        pytest.skip("tesseract is not installed")
+
+
+def test_read_text_of_a_generated_id_page(tesseract):
+    rgb = _document(["REISEPASS / PASSPORT", "Date of birth: 12.03.1985",
+                     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"])
+    started = time.perf_counter()
+    text = ocr.read_text(rgb)
+    seconds = time.perf_counter() - started
+    print(f"tesseract on a 900 px page: {seconds:.2f} s")
+    assert "PASSPORT" in text
+    found = {f.kind for f in find_sensitive(text)}
+    assert {"document words", "date of birth", "mrz"} <= found
+
+
+def test_read_text_of_a_blank_frame_is_empty(tesseract):
+    assert ocr.read_text(np.full((300, 400, 3), 255, np.uint8)) == ""
+
+
+def test_unavailable_reason_when_the_binary_is_missing(monkeypatch):
+    import pytesseract
+
+    ocr.ocr_available.cache_clear()
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    try:
+        assert not ocr.ocr_available()
+        assert "tesseract" in ocr.unavailable_reason()
+    finally:
+        ocr.ocr_available.cache_clear()
+
+
+@pytest.mark.slow
+def test_ocr_gate_and_cost_on_real_photos(shared_data, tesseract):
+    """How often the gate opens on the themed gallery (scanned with OCR on) and what a read costs."""
+    from tests.profile_factory import themed_scan
+
+    result, _ = themed_scan(shared_data)
+    opened = {m.path.split("/gallery/")[1]: m.frames[0].text is not None for m in result.iter_media()}
+    rate = sum(opened.values()) / len(opened)
+    print(f"OCR ran on {sum(opened.values())} of {len(opened)} photos: "
+          f"{sorted(k for k, v in opened.items() if v)}; ocr seconds: {result.stats['seconds']}")
+    # the gate must keep tesseract off most photos: portraits, landscapes, pets, food never need it
+    assert rate < 0.3
+    assert not any(v for k, v in opened.items() if k.startswith(("portraits/", "landscapes/", "food/")))

@@ -1,0 +1,132 @@
+"""Video sampling: timestamps, seeking equals sequential decoding, rotation, metadata, corrupt files."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from galprof.media.exif import exif_from_container
+from galprof.media.video import VideoError, sample_times, sample_video
+from tests.media_factory import rotate_mp4, write_video
+
+
+def test_sample_times():
+    assert sample_times(2.6, 1.0, 30) == [0.5, 1.5]
+    assert sample_times(0.4, 1.0, 30) == [0.2]  # shorter than one interval: its middle
+    assert sample_times(10.0, 2.0, 30) == [0.25 + 0.5 * i for i in range(20)]
+    capped = sample_times(100.0, 1.0, 10)
+    assert capped == [5.0 + 10.0 * i for i in range(10)]  # spread over the whole video
+    assert sample_times(None, 1.0, 30) == [] and sample_times(0.0, 1.0, 30) == []
+
+
+def _all_frames(path) -> list[tuple[float, np.ndarray]]:
+    with av.open(str(path)) as container:
+        return [(f.time, f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+
+
+def test_sampled_frames_match_sequential_decoding(shared_data):
+    """Every sampled frame is exactly the frame a full decode shows at that time (seeking is exact)."""
+    path = shared_data / "videos" / "car-detection.mp4"  # 30 s, 12.5 fps
+    sample = sample_video(str(path), fps=1.0, max_frames=30, max_side=4096)
+    assert sample.duration == pytest.approx(30.16, abs=0.01) and sample.fps == pytest.approx(12.5)
+    assert len(sample.frames) == 30
+    reference = dict(_all_frames(path))
+    for target, frame in zip(sample_times(sample.duration, 1.0, 30), sample.frames, strict=True):
+        assert abs(frame.timestamp - target) <= 0.5 / 12.5 + 1e-6
+        assert np.array_equal(frame.rgb, reference[frame.timestamp]), frame.timestamp
+
+
+def test_keyframe_mode_takes_one_frame_per_interval(tmp_path):
+    """Keyframes every 0.7 s and one sample per second: each sample is a keyframe inside its interval
+    (not the frame at its middle), identical to that frame in a full decode."""
+    path = write_video(tmp_path / "k.mp4", frames=80, rate=10, gop=7)
+    sample = sample_video(str(path), fps=1.0)
+    reference = dict(_all_frames(path))
+    keyframes = set()
+    with av.open(str(path)) as container:
+        keyframes = {f.time for f in container.decode(video=0) if f.key_frame}
+    assert len(sample.frames) == 8
+    for i, frame in enumerate(sample.frames):
+        assert i <= frame.timestamp <= i + 1 and frame.timestamp in keyframes
+        assert np.array_equal(frame.rgb, reference[frame.timestamp])
+        assert float(frame.rgb[4:28, 2:12].mean()) == pytest.approx(6 * round(frame.timestamp * 10) % 256, abs=4)
+
+
+def test_sparse_keyframes_use_exact_decoding(shared_data):
+    """bottle-detection.mp4 has a keyframe every 8.4 s: samples are decoded exactly at their targets."""
+    sample = sample_video(str(shared_data / "videos" / "bottle-detection.mp4"), fps=1.0, max_frames=30)
+    targets = sample_times(sample.duration, 1.0, 30)
+    assert max(abs(f.timestamp - t) for f, t in zip(sample.frames, targets, strict=True)) <= 0.5 / sample.fps
+
+
+def test_mkv_clip_timestamps(shared_data):
+    sample = sample_video(str(shared_data / "videos" / "asl_gestures" / "book.mkv"), fps=2.0)
+    assert sample.duration == pytest.approx(3.666, abs=0.01)
+    start = 1 / 30  # the stream starts at 33 ms
+    expected = [start + 0.25 + 0.5 * i for i in range(7)]
+    assert [f.timestamp for f in sample.frames] == pytest.approx(expected, abs=1 / 60 + 1e-6)
+    assert sample.frames[0].rgb.shape == (480, 640, 3)
+
+
+def test_long_video_is_capped_and_spread(shared_data):
+    sample = sample_video(str(shared_data / "videos" / "one-by-one-person-detection.mp4"), fps=1.0,
+                          max_frames=12, max_side=384)
+    times = [f.timestamp for f in sample.frames]
+    assert len(times) == 12 and times == sorted(times)
+    # covers the whole 139 s, one frame inside each 11.6 s interval (a keyframe: one per second here)
+    step = sample.duration / 12
+    assert all(i * step <= t <= (i + 1) * step for i, t in enumerate(times))
+    assert times[0] < 10 and times[-1] > 125
+    assert max(sample.frames[0].rgb.shape[:2]) == 384
+
+
+def test_container_creation_time(shared_data):
+    sample = sample_video(str(shared_data / "videos" / "car-detection.mp4"), max_frames=1)
+    facts = exif_from_container(sample.metadata)
+    assert facts.taken_at == "2018-04-19T22:46:00Z" and facts.taken_at_source == "container"
+
+
+def test_generated_video_frames_and_gps(tmp_path):
+    path = write_video(tmp_path / "a.mp4", frames=40, rate=10,
+                       metadata={"location": "+48.8584+002.2945/", "creation_time": "2021-06-01T12:00:00Z"})
+    sample = sample_video(str(path), fps=1.0)
+    assert [f.timestamp for f in sample.frames] == pytest.approx([0.5, 1.5, 2.5, 3.5])
+    # frame i has a grey block of level 6 i: frames 5, 15, 25, 35 were taken
+    levels = [float(f.rgb[4:28, 2:12].mean()) for f in sample.frames]
+    assert levels == pytest.approx([30, 90, 150, 210], abs=4)
+    facts = exif_from_container(sample.metadata)
+    assert (facts.latitude, facts.longitude) == (48.8584, 2.2945)
+    assert facts.taken_at == "2021-06-01T12:00:00Z"
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    source = write_video(tmp_path / "a.mp4", frames=20, width=64, height=32)
+    rotated = rotate_mp4(source, tmp_path / "portrait.mp4")
+    sample = sample_video(str(rotated), fps=1.0)
+    assert (sample.width, sample.height) == (32, 64)
+    rgb = sample.frames[0].rgb
+    assert rgb.shape == (64, 32, 3)
+    # stored: top half red, bottom half blue; shown rotated 90 degrees clockwise: blue left, red right
+    assert rgb[50, 4, 2] > 200 and rgb[50, 4, 0] < 60
+    assert rgb[50, 28, 0] > 200 and rgb[50, 28, 2] < 60
+
+
+@pytest.mark.parametrize("fmt, suffix", [(None, "mkv"), (None, "avi"), (None, "mov")])
+def test_other_containers(tmp_path, fmt, suffix):
+    path = write_video(tmp_path / f"a.{suffix}", fmt=fmt, frames=25, rate=10)
+    sample = sample_video(str(path))
+    assert len(sample.frames) == 2 and sample.frames[0].rgb.shape == (32, 64, 3)
+
+
+def test_corrupt_videos(tmp_path):
+    good = write_video(tmp_path / "good.mp4", frames=60, rate=10).read_bytes()
+    (tmp_path / "header_only.mp4").write_bytes(good[:200])
+    with pytest.raises(VideoError):
+        sample_video(str(tmp_path / "header_only.mp4"))
+    garbage = good[:32] + bytes((i * 53 + 1) % 256 for i in range(len(good) - 32))
+    (tmp_path / "garbage.mp4").write_bytes(garbage)
+    with pytest.raises(VideoError):
+        sample_video(str(tmp_path / "garbage.mp4"))
+    with pytest.raises(VideoError, match="vanished"):
+        sample_video(str(tmp_path / "missing.mp4"))
