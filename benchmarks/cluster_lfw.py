@@ -5,9 +5,11 @@ Every face of every photo is clustered (background faces included, with cannot-l
 as in a gallery; the photo's labelled person is the face nearest the photo's centre, and the measures
 are taken over those labelled faces: pairwise precision / recall / F, ARI, AMI, clusters found / true
 people, and the share left unclustered. `--sweep` scans the HDBSCAN parameters to pick a setting on a
-flat part of the curve.
+flat part of the curve. `--small` scores small galleries built from LFW (one person, one person among
+strangers seen once, two people): whether each person is found and how many strangers end up in a
+person, the cases a real gallery's few recurring people and many passers-by make.
 
-    .venv/bin/python benchmarks/cluster_lfw.py [--lfw DIR] [--cache /tmp/lfw_faces.npz] [--sweep]
+    .venv/bin/python benchmarks/cluster_lfw.py [--lfw DIR] [--cache /tmp/lfw_faces.npz] [--sweep] [--small]
 """
 
 from __future__ import annotations
@@ -125,6 +127,7 @@ AXES: dict[str, list] = {
     "method": ["eom", "leaf"],
     "merge_distance": [0.0, 0.3, 0.32, 0.34, 0.36, 0.38, 0.4, 0.42],
     "attach_distance": [0.0, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
+    "member_distance": [0.0, 0.36, 0.38, 0.4, 0.42, 0.45, 0.5],
     "face_cluster_score": [0.6, 0.75, 0.85, 0.95],
 }
 # Galleries hold many people seen a few times; LFW's people have 9 to 71 photos. Each setting is
@@ -171,7 +174,68 @@ def sweep(faces: LfwFaces, settings: Settings) -> dict[str, list[tuple[object, l
 
 def describe(p: ClusterParams) -> str:
     return (f"hdbscan mcs={p.min_cluster_size} ms={p.min_samples} eps={p.epsilon:.2f} {p.method} "
-            f"merge={p.merge_distance:.2f} att={p.attach_distance:.2f}")
+            f"merge={p.merge_distance:.2f} att={p.attach_distance:.2f} mem={p.member_distance:.2f}")
+
+
+# (people, photos of each, strangers seen once) of the small galleries
+SMALL_GALLERIES = [(1, 3, 0), (1, 4, 0), (1, 6, 0), (1, 5, 3), (1, 5, 8), (1, 3, 8), (2, 5, 0), (2, 5, 8)]
+
+
+@dataclass
+class SmallScores:
+    galleries: int
+    people: int  # recurring people in all these galleries
+    found: int  # of them, how many got a person holding most of their photos
+    recall: float  # mean share of a person's photos in their largest person
+    strangers: int  # strangers seen once, in all galleries
+    strangers_in_people: int  # of them, how many were put into some person
+    false_people: int  # persons made of strangers only
+    f: float  # mean pairwise F (strangers are people of their own)
+
+
+def small_galleries(faces: LfwFaces, params: ClusterParams, settings: Settings, people: int, per_person: int,
+                    strangers: int) -> SmallScores:
+    """Every LFW person (or consecutive pair) as a gallery of `per_person` photos, with `strangers`
+    other people's last photo added; all faces clustered, scored on each photo's labelled face."""
+    names = sorted(set(faces.name.tolist()))
+    photos_of = {n: sorted(set(faces.path[faces.name == n].tolist())) for n in names}
+    trusted = faces.trusted(settings)
+    groups = [names[i:i + people] for i in range(0, len(names) - people + 1, people)]
+    found = in_people = false_people = 0
+    recalls, fs = [], []
+    for g, group in enumerate(groups):
+        rng = np.random.default_rng(g)
+        others = [n for n in names if n not in group]
+        extra = [photos_of[o][-1] for o in rng.choice(others, strangers, replace=False)]
+        keep = np.isin(faces.path, [p for n in group for p in photos_of[n][:per_person]] + extra)
+        labels = cluster_faces(faces.embedding[keep], frame_ids=list(faces.path[keep]), trusted=trusted[keep],
+                               params=params)
+        main = faces.main[keep]
+        truth = faces.name[keep][main].astype(object)
+        stranger = np.isin(faces.path[keep][main], extra)
+        truth[stranger] = faces.path[keep][main][stranger]
+        predicted = labels[main]
+        for n in group:
+            own = predicted[truth == n]
+            largest = np.bincount(own[own >= 0]).max() if (own >= 0).any() else 0
+            recalls.append(largest / len(own))
+            found += int(largest > len(own) / 2)
+        in_people += int((predicted[stranger] >= 0).sum())
+        false_people += sum(1 for c in set(predicted[predicted >= 0].tolist())
+                            if stranger[predicted == c].all())
+        fs.append(score_clustering(truth, predicted).f)
+    return SmallScores(len(groups), len(groups) * people, found, float(np.mean(recalls)), len(groups) * strangers,
+                       in_people, false_people, float(np.mean(fs)))
+
+
+def print_small(faces: LfwFaces, params: ClusterParams, settings: Settings) -> None:
+    print(f"{'gallery':34s} {'found':>9s} {'recall':>7s} {'strangers in people':>20s} {'false people':>13s} "
+          f"{'mean F':>7s}")
+    for people, per_person, strangers in SMALL_GALLERIES:
+        s = small_galleries(faces, params, settings, people, per_person, strangers)
+        name = f"{people} person(s) x {per_person} photos + {strangers} strangers"
+        print(f"{name:34s} {s.found:4d}/{s.people:<4d} {s.recall:7.3f} {s.strangers_in_people:11d}/{s.strangers:<8d} "
+              f"{s.false_people:13d} {s.f:7.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lfw", type=Path, default=DEFAULT_LFW)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/galprof_lfw_faces.npz"))
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--small", action="store_true", help="score small galleries (1-2 people, strangers)")
     args = parser.parse_args(argv)
     if not args.lfw.is_dir():
         print(f"LFW folder not found: {args.lfw}", file=sys.stderr)
@@ -204,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, evaluate in methods:
         print(f"{name:44s}" + "".join(f"{sc.f:8.3f} /{sc.found_ratio:4.2f}" for sc in map(evaluate, sets)))
+    if args.small:
+        print("\nsmall galleries from LFW (every person or pair of people in turn):")
+        print_small(faces, chosen, settings)
+        without = replace(chosen, member_distance=0.0)
+        print(f"same, {describe(without)} (no trimming of far members):")
+        print_small(faces, without, settings)
     if args.sweep:
         print("\nsweep: F / found ratio along each parameter (others as chosen), on LFW cut to k photos "
               "per person")

@@ -110,8 +110,12 @@ def bench(folder: Path | None, repeats: int, threads_text: str | None, estimate_
     err = Console(stderr=True)
     if not err.is_terminal:  # a log file: wide enough for the tables
         err = Console(stderr=True, width=160)
-    with err.status("benchmarking") as status:
-        report = run_bench(options, progress=lambda message: status.update(message))
+    try:
+        with err.status("benchmarking") as status:
+            report = run_bench(options, progress=lambda message: status.update(message))
+    except Exception as exc:  # noqa: BLE001 - e.g. the sample set cannot be fetched offline: one line, exit 2
+        click.echo(f"error: galprof bench: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
     text = json.dumps(report, indent=2)
     if json_path is not None:
         json_path.write_text(text + "\n")
@@ -140,6 +144,23 @@ def _output_problem(path: Path) -> str | None:
     return None
 
 
+def _load_settings(config_path: Path | None):
+    """Settings from a JSON config file (any subset of the fields), else the defaults."""
+    import json
+
+    from galprof.config import Settings
+
+    if config_path is None:
+        return Settings()
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the config {config_path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise TypeError(f"the config {config_path} must hold a JSON object of settings")
+    return Settings.from_dict(data)
+
+
 @main.command("scan")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -157,14 +178,25 @@ def _output_problem(path: Path) -> str | None:
               help="Skip files and folders whose relative path or name matches (case-insensitive, repeatable).")
 @click.option("--video-fps", type=click.FloatRange(min=0.01), default=None,
               help="Video frames sampled per second [default: 1].")
+@click.option("--face-detector", type=click.Choice(["full", "short", "back"]), default=None,
+              help="BlazeFace variant [default: full, the most precise; short is fastest].")
+@click.option("--accurate", is_flag=True, help="Classify photos with EfficientNet-Lite2 (slower, more accurate).")
+@click.option("--classifier-model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your own ONNX image classifier (e.g. a Places365 scene model) in place of ours.")
+@click.option("--classifier-labels", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Its labels file, one label per line in output order (needed with --classifier-model).")
+@click.option("--no-ocr", is_flag=True, help="Do not run OCR (the document rule of privacy is then disabled).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A JSON file of settings (see the `settings` section of a profile).")
 def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
-         include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None) -> None:
+         include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
+         accurate: bool, classifier_model: str | None, classifier_labels: str | None, no_ocr: bool,
+         config_path: Path | None) -> None:
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
     1 when some failed (listed under "errors"), 2 for a usage error.
     """
-    from galprof.config import Settings
     from galprof.pipeline import ScanUsageError
     from galprof.pipeline import scan as run_scan
 
@@ -180,9 +212,18 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
         fail(problem)
     if cache_path is not None and cache_path.is_dir():
         fail(f"the cache must be a file, not the folder {cache_path}")
-    settings = Settings(workers=workers)
-    if video_fps is not None:
-        settings.video_fps = video_fps
+    if classifier_model and not classifier_labels:
+        fail("--classifier-model needs --classifier-labels")
+    try:
+        settings = _load_settings(config_path)
+    except (ValueError, TypeError) as exc:
+        fail(str(exc))
+    flags = {"workers": workers or None, "video_fps": video_fps, "face_detector": face_detector,
+             "classifier_tier": "lite2" if accurate else None, "classifier_model": classifier_model,
+             "classifier_labels": classifier_labels, "ocr": False if no_ocr else None}
+    for name, value in flags.items():
+        if value is not None:
+            setattr(settings, name, value)
     try:
         result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude)
     except ScanUsageError as exc:

@@ -22,12 +22,19 @@ class Settings:
     video_max_frames: int = 30  # cap per video
     max_side: int = 1024  # decoded frames are never larger than this (longest side)
     include_hidden: bool = False
+    # models
+    face_detector: str = "full"  # BlazeFace variant: full (fewest false faces), short (fastest), back (256 px)
+    classifier_tier: str = "lite0"  # EfficientNet-Lite0 (fast) or lite2 (accurate)
+    classifier_model: str | None = None  # a user's ONNX classifier (e.g. Places365) in place of ours
+    classifier_labels: str | None = None  # its labels file, one per line in output order
+    classifier_mean: float = 127.0  # a user classifier's normalisation on 0-255 pixels: (x - mean) / std
+    classifier_std: float = 128.0
     # faces
     face_score: float = 0.6  # detector confidence to keep a face
     face_min_size: int = 20  # px; smaller faces are detected but not trusted for clustering
     # people: face clustering (HDBSCAN on L2-normalised embeddings; chosen by a sweep on LFW,
     # see benchmarks/cluster_lfw.py) and demography
-    face_cluster_score: float = 0.75  # detector score a face needs to help form clusters
+    face_cluster_score: float = 0.6  # detector score a face needs to help form clusters (BlazeFace full)
     cluster_min_size: int = 3  # HDBSCAN min_cluster_size, in sightings (one video clip = one sighting)
     cluster_min_samples: int = 1  # HDBSCAN min_samples
     cluster_epsilon: float = 0.0  # HDBSCAN cluster_selection_epsilon (normalised-embedding distance)

@@ -135,6 +135,7 @@ def profile_from_media(
     root: str | None = None,
     paths: int | None = None,
     errors: Iterable[ScanError] = (),
+    notes: Iterable[ScanError] = (),
     scan_stats: dict | None = None,
     taxonomy: Taxonomy | None = None,
     geocoder: Geocoder | None = None,
@@ -198,6 +199,7 @@ def profile_from_media(
         "privacy": judge.section(),
         "photos": photos,
         "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],
+        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes],
         "settings": settings.to_dict(),
         "models": model_versions(),
         "timings": {
@@ -214,7 +216,8 @@ def build_profile(result: Any, settings: Settings) -> dict[str, Any]:
     errors = list(getattr(result, "errors", []))
     return profile_from_media(
         result.iter_media, settings, store=result.store, root=getattr(result, "folder", None),
-        paths=len(result.paths), errors=errors, scan_stats=getattr(result, "stats", None),
+        paths=len(result.paths), errors=errors, notes=getattr(result, "warnings", []),
+        scan_stats=getattr(result, "stats", None),
     )
 
 

@@ -185,6 +185,17 @@ def test_cli_json_report(tiny_gallery, tmp_path):
     assert json.loads(out.read_text())["models"] == data["models"]
 
 
+def test_cli_reports_a_failure_in_one_line(tiny_gallery, monkeypatch):
+    def offline(options, progress=None):
+        raise OSError("no network to fetch the sample photos")
+
+    monkeypatch.setattr(bench, "run_bench", offline)
+    result = CliRunner().invoke(main, ["bench", "--format", "json"])
+    assert result.exit_code == 2
+    assert "no network" in result.stderr and "Traceback" not in result.output
+    assert result.stdout == ""
+
+
 def test_cli_rejects_bad_thread_list(tiny_gallery):
     result = CliRunner().invoke(main, ["bench", str(tiny_gallery), "--threads", "two"])
     assert result.exit_code == 2

@@ -43,19 +43,20 @@ def test_birth_year_is_fused_over_years():
     assert abs(demo.birth_year - 1990) <= 2
     assert demo.age == pytest.approx(2026.0 - (demo.birth_year + 0.5), abs=1.0)
     assert demo.gender == "female" and demo.gender_confidence == 1.0
-    assert demo.age_samples == 19
+    assert demo.age_samples == 19 and demo.dated_samples == 19 and demo.age_source == "birth_year"
 
 
 def test_age_without_dates_and_gender_vote():
     samples = [FaceSample(30, 0.9, 1.0, None), FaceSample(34, 0.8, 1.0, None), FaceSample(31, 0.3, 0.5, None),
                FaceSample(None, None, 1.0, None)]
     demo = fuse_person(samples, TODAY)
-    assert demo.birth_year is None and demo.age == 31
+    assert demo.birth_year is None and demo.age == 31 and demo.age_source == "face_estimate"
+    assert demo.to_dict()["age_source"] == "face_estimate"
     assert demo.gender == "female"
     # votes weighted by quality x certainty: 0.8 + 0.6 for female, 0.5 x 0.4 for male
     assert demo.gender_confidence == pytest.approx(1.4 / 1.6)
     none = fuse_person([FaceSample(None, None, 1.0, None)], TODAY)
-    assert (none.age, none.gender, none.gender_confidence) == (None, None, None)
+    assert (none.age, none.gender, none.gender_confidence, none.age_source) == (None, None, None, None)
 
 
 def test_histogram_ranges_and_minimum_size():
@@ -74,11 +75,22 @@ def test_histogram_ranges_and_minimum_size():
     assert hist["people_counted"] == 2 and hist["people_without_estimates"] == 1
 
 
-def test_media_datetime():
+def test_media_datetime_is_a_capture_date_only():
+    """EXIF and container dates count; a date from the file's modification time (copied files all
+    share the copy day) and the bare mtime do not."""
     assert media_datetime(media("a.jpg", [], taken_at="2023-05-01T10:00:00+02:00")) == datetime(2023, 5, 1, 10)
+    for source in ("exif", "container"):
+        m = media("v.mp4", [], taken_at="2021-07-04T18:30:00Z", taken_at_source=source)
+        assert media_datetime(m) == datetime(2021, 7, 4, 18, 30)
+    copied = media("c.jpg", [], taken_at="2025-01-02T03:04:05+01:00", taken_at_source="mtime")
+    copied.mtime = 1_735_783_445
+    assert media_datetime(copied) is None
     m = media("b.jpg", [], taken_at="garbage")
     m.mtime = 1_700_000_000
-    assert media_datetime(m).year == 2023
+    assert media_datetime(m) is None
+    undated = media("d.jpg", [])
+    undated.mtime = 1_700_000_000
+    assert media_datetime(undated) is None
 
 
 # ------------------------------------------------------------------ real faces (UTKFace)

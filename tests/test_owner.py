@@ -80,13 +80,13 @@ def lfw(shared_data: Path) -> Path:
     return shared_data / "lfw"
 
 
-def copy_with_exif(src: Path, dst: Path, camera: dict, day: int) -> Path:
-    """A copy of a photo with a phone camera's EXIF (pixels untouched)."""
+def copy_with_exif(src: Path, dst: Path, camera: dict, day: int | None) -> Path:
+    """A copy of a photo with a phone camera's EXIF (pixels untouched); no capture date when `day` is
+    None (the reader then falls back to the file's mtime)."""
     shutil.copy(src, dst)
-    exif_ifd = {
-        piexif.ExifIFD.DateTimeOriginal: f"2023:05:{day:02d} 10:00:00".encode(),
-        piexif.ExifIFD.FocalLength: (round(camera["focal"] * 100), 100),
-    }
+    exif_ifd = {piexif.ExifIFD.FocalLength: (round(camera["focal"] * 100), 100)}
+    if day is not None:
+        exif_ifd[piexif.ExifIFD.DateTimeOriginal] = f"2023:05:{day:02d} 10:00:00".encode()
     if camera["lens"]:
         exif_ifd[piexif.ExifIFD.LensModel] = camera["lens"].encode()
     zeroth = {piexif.ImageIFD.Make: camera["make"].encode(), piexif.ImageIFD.Model: camera["model"].encode()}
@@ -109,11 +109,11 @@ class Gallery:
         self.used[name] = k + 1
         return photos[k]
 
-    def add(self, name: str, count: int, camera: dict) -> None:
+    def add(self, name: str, count: int, camera: dict, dated: bool = True) -> None:
         for _ in range(count):
             src = self.next_photo(name)
             dst = copy_with_exif(src, self.root / f"{len(self.files):03d}_{src.name}", camera,
-                                 day=1 + len(self.files) % 28)
+                                 day=1 + len(self.files) % 28 if dated else None)
             self.files.append(dst)
             self.by_name.setdefault(name, []).append(dst)
 
@@ -153,7 +153,7 @@ def test_owner_found_from_front_camera_selfies(lfw: Path, reader: PhotoReader, t
     assert owner["evidence"]["selfie_photos"] == 6
     assert owner["confidence"] == pytest.approx(5 / 6, abs=1e-3)
     assert owner["gender"] == "female" and owner["gender_confidence"] >= 0.6
-    assert owner["birth_year"] is not None and 20 <= owner["age"] <= 90
+    assert owner["birth_year"] is not None and 20 <= owner["age"] <= 90 and owner["age_source"] == "birth_year"
     relatives = {r["person_id"]: r for r in owner["relatives"]}
     jeb = g.person_of(report, "Jeb_Bush")
     assert jeb in relatives and relatives[jeb]["guess"] is True and relatives[jeb]["photos_together"] == 3
@@ -196,3 +196,20 @@ def test_no_selfie_gives_a_clear_status(lfw: Path, reader: PhotoReader, tmp_path
     assert owner["status"] == "not_enough_selfies"
     assert owner["person_id"] is None and NOT_ENOUGH in owner["message"]
     assert len(report.people) == 2  # the people are still there
+
+
+def test_owner_alone_in_undated_photos(lfw: Path, reader: PhotoReader, tmp_path: Path):
+    """A gallery of one person only (4 front-camera selfies, 2 back-camera photos), copied files with no
+    capture date in their EXIF: one person, the owner, with no birth year (file times are copy times)
+    and an age from the face estimate, labelled so; not seen on any day, so not close."""
+    g = Gallery(lfw, tmp_path, reader)
+    g.add("Gloria_Macapagal_Arroyo", 4, FRONT, dated=False)
+    g.add("Gloria_Macapagal_Arroyo", 2, BACK, dated=False)
+    report = g.analyze(Settings(close_person_photos=5, close_person_days=1))
+    assert len(report.people) == 1
+    owner = report.sections()["owner"]
+    assert owner["status"] == "found" and owner["evidence"]["owner_selfies"] == 4, owner
+    assert owner["birth_year"] is None and owner["age_source"] == "face_estimate" and 20 <= owner["age"] <= 90
+    person = report.sections()["people"][0]
+    assert person["photos"] >= 5 and person["days_seen"] == 0 and person["first_seen"] is None
+    assert person["close"] is False and report.close_people == set()

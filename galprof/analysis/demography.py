@@ -4,12 +4,17 @@ Per-face estimates are noisy (about 6 years of age error and 84 % gender accurac
 so a person's values come from many faces: a quality-weighted median of ages, a birth year fused as
 the weighted median of (photo date - estimated age) over dated faces (a person photographed over
 years gets one birth year), and a gender vote weighted by quality and certainty, with a confidence.
+
+Only real capture dates count (EXIF or the video container): a file's modification time says when it
+was copied, not when it was taken, so a gallery restored from a backup would put everybody on the
+copy day. A person with no dated face has no birth year; their age is the fused face estimate and is
+labelled so (`age_source`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -29,20 +34,22 @@ AGE_RANGES: list[tuple[str, int, int | None]] = [
 GENDERS = ("female", "male")
 
 
+# PersonDemography.age_source values
+AGE_FROM_DATES = "birth_year"  # age today from the birth year fused over dated photos
+AGE_FROM_FACES = "face_estimate"  # no dated photo: the fused face estimate, as if taken today
+
+
 def media_datetime(media: facts.MediaFacts) -> datetime | None:
-    """When a photo or video was taken: EXIF/container date, else the file's mtime (naive, local)."""
-    if media.exif and media.exif.taken_at:
-        try:
-            taken = datetime.fromisoformat(media.exif.taken_at)
-            return taken.replace(tzinfo=None) if taken.tzinfo else taken
-        except ValueError:
-            pass
-    if media.mtime:
-        try:
-            return datetime.fromtimestamp(media.mtime, tz=UTC).replace(tzinfo=None)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
+    """When a photo or video was taken (naive, local), from EXIF or the video container only; None
+    when the only date is the file's modification time (`taken_at_source == "mtime"`)."""
+    exif = media.exif
+    if exif is None or not exif.taken_at or exif.taken_at_source == "mtime":
+        return None
+    try:
+        taken = datetime.fromisoformat(exif.taken_at)
+    except ValueError:
+        return None
+    return taken.replace(tzinfo=None) if taken.tzinfo else taken
 
 
 def _year_fraction(moment: datetime) -> float:
@@ -85,11 +92,14 @@ class PersonDemography:
     gender_confidence: float | None  # weighted vote share of the winning gender, 0.5..1
     age_samples: int
     gender_samples: int
+    age_source: str | None = None  # AGE_FROM_DATES, AGE_FROM_FACES, or None without an age
+    dated_samples: int = 0  # aged faces with a real capture date
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "birth_year": self.birth_year,
             "age": None if self.age is None else round(self.age, 1),
+            "age_source": self.age_source,
             "age_spread": None if self.age_spread is None else round(self.age_spread, 1),
             "gender": self.gender,
             "gender_confidence": None if self.gender_confidence is None else round(self.gender_confidence, 3),
@@ -97,16 +107,19 @@ class PersonDemography:
 
 
 def fuse_person(samples: list[FaceSample], today: date) -> PersonDemography:
-    """Fuse a person's face estimates into one age, birth year and gender."""
+    """Fuse a person's face estimates into one age, birth year and gender. `taken` of a sample must be
+    a real capture date (see `media_datetime`) or None."""
     aged = [s for s in samples if s.age is not None and s.quality > 0]
-    age = birth_year = spread = None
+    age = birth_year = spread = source = None
+    dated = [s for s in aged if s.taken is not None]
     if aged:
         ages = np.array([s.age for s in aged], dtype=np.float64)
         weights = np.array([s.quality for s in aged])
         age = weighted_median(ages, weights)
         spread = weighted_median(np.abs(ages - age), weights)
-        dated = [s for s in aged if s.taken is not None]
+        source = AGE_FROM_FACES
         if dated:
+            source = AGE_FROM_DATES
             births = np.array([_year_fraction(s.taken) - s.age for s in dated])
             birth = weighted_median(births, np.array([s.quality for s in dated]))
             birth_year = int(np.floor(birth))
@@ -131,6 +144,8 @@ def fuse_person(samples: list[FaceSample], today: date) -> PersonDemography:
         gender_confidence=confidence,
         age_samples=len(aged),
         gender_samples=len(gendered),
+        age_source=source,
+        dated_samples=len(dated),
     )
 
 

@@ -94,6 +94,7 @@ class OwnerResult:
     message: str
     person_id: int | None = None
     age: float | None = None
+    age_source: str | None = None  # as PersonDemography.age_source: "birth_year" or "face_estimate"
     birth_year: int | None = None
     gender: str | None = None
     gender_confidence: float | None = None
@@ -110,6 +111,7 @@ class OwnerResult:
             "message": self.message,
             "person_id": self.person_id,
             "age": None if self.age is None else round(self.age, 1),
+            "age_source": self.age_source,
             "birth_year": self.birth_year,
             "gender": self.gender,
             "gender_confidence": None if self.gender_confidence is None else round(self.gender_confidence, 3),
@@ -162,6 +164,7 @@ def find_owner(
         message=f"person {owner_id} is the subject of most selfies",
         person_id=owner_id,
         age=demo.age,
+        age_source=demo.age_source,
         birth_year=demo.birth_year,
         gender=demo.gender,
         gender_confidence=demo.gender_confidence,

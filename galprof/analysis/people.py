@@ -13,8 +13,9 @@ gallery needs beyond a plain clustering:
   join two clusters sharing a frame;
 - a cluster is a person only when its members are close to it: HDBSCAN's leaf selection always
   finds leaves, even among strangers seen once each (3 strangers made a "person" in most LFW galleries
-  of one person plus 8 strangers), so members farther than `member_distance` from the centroid of the
-  others are dropped, farthest first, and a cluster left below the minimum size is dissolved;
+  of one person plus 8 strangers), so members farther than `member_distance` (root mean square) from
+  the other members are dropped, farthest first, and a cluster left below the minimum size is
+  dissolved;
 - a gallery of one recurring person is one person: leaf selection never returns the root of the
   cluster tree, so when it yields no person the tree is selected again by excess of mass with
   `allow_single_cluster` (then trimmed as above, so a crowd of strangers does not become one person);
@@ -60,15 +61,16 @@ class ClusterParams:
     (dlib's 0.6 is about 0.42 there: raw dlib embeddings have norms around 1.4).
 
     Defaults chosen by the sweep in benchmarks/cluster_lfw.py on LFW, whole and cut to 3, 4 and 6
-    photos per person (a gallery has many people seen a few times): F 1.00 / 0.98 / 0.98 / 0.99.
+    photos per person (a gallery has many people seen a few times): F 1.00 / 0.98 / 0.99 / 0.99.
     epsilon is flat over 0-0.25, attach_distance over 0.35-0.5; larger min_cluster_size or
     min_samples lose people with few photos (F 0.35 at 3 photos each with min_cluster_size 4);
     merge_distance is the sensitive one: 0.38 merges the Williams sisters, 0.32 leaves people split.
-    member_distance: on LFW a face is within 0.37 of the centroid of its person's other faces in 99 %
-    of cases and another person's face is within 0.40 of a person's centroid in 1 %. It leaves the LFW
-    figures unchanged anywhere in 0.38-0.5 and decides galleries of one person plus 8 strangers seen
-    once: strangers put into a person 156 of 264 without it (leaf selection grouped them), 16 at 0.42,
-    5 at 0.40, 2 at 0.38 (`--small`); 0.36 starts losing people seen 3 times.
+    member_distance (root mean square distance of a member to the other members): on LFW a face is
+    within 0.40 of its own person's other faces in 99 % of cases, another person's faces are farther
+    than 0.45 in 99 %. In galleries of one person plus 8 strangers seen once (`--small`), strangers
+    put into some person: 156 of 264 without trimming (leaf selection grouped them by threes), 2 at
+    0.40-0.44, 12 at 0.46, 24 at 0.48; below 0.40 people seen 3 times start to be lost (28 of 33
+    found at 0.36). The LFW figures above hold over 0.40-0.5 (k=6: 0.989 at 0.40-0.42, 0.978 above).
     """
 
     min_cluster_size: int = 3
@@ -77,10 +79,9 @@ class ClusterParams:
     method: str = "leaf"  # "eom" merges look-alike people into huge clusters on faces (LFW sweep)
     attach_distance: float = 0.4
     merge_distance: float = 0.36  # merge clusters whose faces are closer on average (0 = never)
-    # A member farther than this from the centroid of the rest of its cluster is not that person
-    # (0 = keep all). The same as attach_distance: a cluster keeps only faces the attach step would
-    # also give it. See the class docstring for the figures.
-    member_distance: float = 0.4
+    # A member whose RMS distance to the rest of its cluster exceeds this is not that person
+    # (0 = keep all); the middle of the flat part 0.40-0.44, see above.
+    member_distance: float = 0.42
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClusterParams:
@@ -261,18 +262,19 @@ def _form_clusters(sighting_labels: np.ndarray, sightings: list[_Sighting], para
 
 
 def _trim(members: list[int], sightings: list[_Sighting], limit: float) -> list[int]:
-    """Drop the members farther than `limit` from the centroid of the other members, farthest first,
-    re-measuring after each drop (one far member pulls the centroid towards itself)."""
+    """Drop the members whose root mean square distance to the other members exceeds `limit`, farthest
+    first, re-measuring after each drop. A pairwise measure, unlike the distance to the others'
+    centroid, does not shrink as a group of strangers grows (their centroid is an average face
+    that each of them is closer to than to one another)."""
     if limit <= 0 or len(members) < 2:
         return members
-    members = list(members)
-    vectors = np.stack([sightings[s].vector for s in members])
+    vectors = np.stack([sightings[s].vector for s in members])  # unit vectors
     keep = np.ones(len(members), dtype=bool)
     total = vectors.sum(axis=0)
     while keep.sum() >= 2:
-        others = total[None, :] - vectors  # leave-one-out sums
-        others /= np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-12)
-        d = np.where(keep, np.linalg.norm(vectors - others, axis=1), -np.inf)
+        # unit vectors: mean |v - w|^2 over the other kept members w = 2 - 2 v.(total - v) / (m - 1)
+        mean_dot = (vectors @ total - 1.0) / (keep.sum() - 1)
+        d = np.where(keep, np.sqrt(np.maximum(0.0, 2.0 - 2.0 * mean_dot)), -np.inf)
         worst = int(np.argmax(d))
         if d[worst] <= limit:
             break
@@ -308,8 +310,21 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
         a, b = divmod(int(np.argmin(masked)), k)
         if masked[a, b] >= limit:
             break
-        if frames[a] & frames[b]:
-            blocked[a, b] = blocked[b, a] = True
+        shared = frames[a] & frames[b]
+        if shared:
+            # Same person seen twice in one frame is impossible: the smaller cluster gives up its
+            # sightings in the shared frames (the attach step may place them) and the rest may merge.
+            small = b if sizes[b] <= sizes[a] else a
+            rest = [s for s in clusters[small] if not sightings[s].frames & shared]
+            if not rest:
+                blocked[a, b] = blocked[b, a] = True
+                continue
+            clusters[small] = rest
+            frames[small] = set().union(*(sightings[s].frames for s in rest))
+            sizes[small] = len(rest)
+            means[small] = np.mean([sightings[s].vector for s in rest], axis=0)
+            d[small] = d[:, small] = rms(means[small][None])[0]
+            d[small, small] = np.inf
             continue
         means[a] = (sizes[a] * means[a] + sizes[b] * means[b]) / (sizes[a] + sizes[b])
         sizes[a] += sizes[b]
@@ -402,7 +417,7 @@ class FaceRecord:
     face: facts.Face
     frame_width: int
     frame_height: int
-    taken: datetime | None
+    taken: datetime | None  # real capture date (EXIF / container), never the file's mtime
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -431,7 +446,13 @@ class Person:
 
     @property
     def days(self) -> set[date]:
+        """Days of the person's dated photos and videos (capture dates only: copied files share the
+        copy day as mtime, which would make anyone look seen on many days or all on one)."""
         return {f.taken.date() for f in self.faces if f.taken is not None}
+
+    @property
+    def dated_paths(self) -> list[str]:
+        return sorted({f.path for f in self.faces if f.taken is not None})
 
     def to_dict(self) -> dict[str, Any]:
         dates = sorted(f.taken for f in self.faces if f.taken is not None)
@@ -441,6 +462,7 @@ class Person:
             "faces": len(self.faces),
             "photos": len(self.photos),
             "videos": len(self.videos),
+            "dated_photos": len(self.dated_paths),  # photos and videos with a capture date
             "first_seen": dates[0].date().isoformat() if dates else None,
             "last_seen": dates[-1].date().isoformat() if dates else None,
             "days_seen": len(self.days),
@@ -453,7 +475,8 @@ class Person:
 @dataclass
 class PeopleReport:
     """What the people stage found. `person_of_face` maps (path, frame index, face index) to a person
-    id; `close_people` are the ids seen in enough photos on enough days for the privacy rule."""
+    id; `close_people` are the ids seen in enough photos on enough days (capture dates only) for the
+    privacy rule."""
 
     people: list[Person]
     owner: OwnerResult
@@ -542,6 +565,7 @@ def analyze_people(
         )
     people.sort(key=lambda p: (-len(p.paths), p.id))
     person_of_face = {records[i].key: ids[labels[i]] for i in range(len(records)) if labels[i] >= 0}
+    # days count capture dates only (FaceRecord.taken): a person without dated photos is not close
     close = {
         p.id
         for p in people

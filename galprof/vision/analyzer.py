@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -36,10 +37,21 @@ def analysis_signature(settings: Settings) -> str:
         "models": model_versions(),
         "max_side": settings.max_side, "video_fps": settings.video_fps,
         "video_max_frames": settings.video_max_frames, "face_score": settings.face_score,
+        "face_detector": settings.face_detector, "classifier": _classifier_identity(settings),
         "ocr": _ocr_functions(settings) is not None, "ingest": INGEST_VERSION,
     }
     text = repr(sorted(relevant.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _classifier_identity(settings: Settings) -> str:
+    """The packaged tier, or the user model's file hash and normalisation."""
+    if not settings.classifier_model:
+        return settings.classifier_tier
+    from galprof.vision.registry import file_sha256
+
+    return (f"{file_sha256(Path(settings.classifier_model))[:12]}:{settings.classifier_mean}:"
+            f"{settings.classifier_std}")
 
 
 def _ocr_functions(settings: Settings) -> tuple[Callable, Callable] | None:
@@ -74,9 +86,13 @@ class FrameAnalyzer:
 
         self.settings = settings or Settings()
         threads = threads or self.settings.resolved_threads()
-        self.faces = FacePipeline(threads=threads, min_score=self.settings.face_score)
+        self.faces = FacePipeline(threads=threads, min_score=self.settings.face_score,
+                                  detector_variant=self.settings.face_detector)
         self.objects = ObjectDetector(threads=threads)
-        self.classifier = PhotoClassifier(threads=threads)
+        self.classifier = PhotoClassifier(threads=threads, tier=self.settings.classifier_tier,
+                                          model_path=self.settings.classifier_model,
+                                          labels_path=self.settings.classifier_labels,
+                                          mean=self.settings.classifier_mean, std=self.settings.classifier_std)
         self.ocr = _ocr_functions(self.settings)
         self.seconds: dict[str, float] = {"faces": 0.0, "objects": 0.0, "classifier": 0.0, "ocr": 0.0}
 
@@ -92,8 +108,8 @@ class FrameAnalyzer:
         classes, embedding = self.classifier.classify(rgb, top_k=CLASS_TOP_K)
         t3 = time.perf_counter()
         facts = FrameFacts(width=int(rgb.shape[1]), height=int(rgb.shape[0]), timestamp=timestamp,
-                           objects=objects, classes=classes,
-                           embedding=np.asarray(embedding, dtype=np.float32).reshape(-1), faces=faces)
+                           objects=objects, classes=classes, faces=faces,
+                           embedding=None if embedding is None else np.asarray(embedding, np.float32).reshape(-1))
         if self.ocr is not None:
             needs, read = self.ocr
             if needs(facts):

@@ -25,7 +25,7 @@ class FacePipeline:
     crowd photos. demography=False skips age/gender.
     """
 
-    def __init__(self, threads: int = 1, detector_variant: str = "short", min_score: float = 0.6,
+    def __init__(self, threads: int = 1, detector_variant: str = "full", min_score: float = 0.6,
                  precision: str = "int8", embedding_model_path: str | Path | None = None,
                  demography: bool = True, flip_demography: bool = False, max_faces: int = 32):
         self.detector = FaceDetector(variant=detector_variant, threads=threads)
@@ -38,6 +38,7 @@ class FacePipeline:
     def from_settings(cls, settings: Settings, threads: int | None = None, **options) -> FacePipeline:
         """A pipeline keeping faces at settings.face_score, on settings' threads per worker."""
         threads = settings.resolved_threads() if threads is None else threads
+        options.setdefault("detector_variant", settings.face_detector)
         return cls(threads=threads, min_score=settings.face_score, **options)
 
     def run(self, rgb: np.ndarray) -> list[Face]:

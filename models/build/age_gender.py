@@ -86,7 +86,7 @@ def build() -> None:
             shutil.copyfile(source_file, MODELS / target)
         entry = {
             "name": out_name,
-            "role": f"face_{task}",
+            "role": f"face {task}",
             "file": target,
             "precision": precision,
             "license": LICENSE,

@@ -281,7 +281,7 @@ def build() -> None:
     source = {"registry": "npm", "package": PACKAGE, "version": VERSION, "path": WEIGHTS,
               "sha256": sha256(package / WEIGHTS)}
     common = {
-        "role": "face_embedding",
+        "role": "face identity embedding (128-d)",
         "license": "MIT (face-api package); weights from dlib-models (CC0)",
         "source": source,
         "input": {"name": "input", "shape": ["N", 3, CHIP, CHIP], "layout": "NCHW", "color": "RGB",
