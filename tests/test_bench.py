@@ -103,6 +103,13 @@ def test_synthetic_jpegs_are_phone_like(tmp_path, tiny_gallery):
     assert again == made  # existing files are reused, not remade
 
 
+def test_draft_decode_sizes(tmp_path):
+    path = _photo(tmp_path / "big.jpg", (3200, 2400), 4)
+    assert bench._decode_draft(path, 1024).shape == (768, 1024, 3)  # DCT 1/2, then shrunk
+    assert bench._decode_draft(path, 1024, 768).shape == (600, 800, 3)  # DCT 1/4 is still >= 3/4
+    assert bench._decode_full(path).shape == (2400, 3200, 3)
+
+
 def test_memory_sampler_sees_this_process():
     with bench.TreeMemorySampler(interval=0.01) as sampler:
         _ = np.ones((2000, 2000))  # 32 MB touched while sampling
@@ -128,7 +135,9 @@ def test_decode_table_by_size(report):
     assert sizes["<0.5 MP"]["photos"] == 2
     for row in sizes.values():
         assert row["full_ms"] > 0 and row["draft_ms"] > 0 and row["full_over_draft"] > 0
+        assert row["draft_3_4_ms"] > 0 and row["galprof_ms"] > 0
     assert decode["errors"] == []
+    assert decode["galprof_decoder"] == "galprof.media.decode.decode_image"
 
 
 def test_every_manifest_model_is_timed(report):
