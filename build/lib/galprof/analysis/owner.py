@@ -1,0 +1,218 @@
+"""Selfies, the device owner and guessed relatives.
+
+A photo is a selfie candidate from its EXIF (the seed app's rule, made safer):
+- its LensModel names the front camera ("iPhone 12 front camera 2.71mm f/2.2"); or
+- its camera (Make + Model) took photos at more than one focal length in this gallery and this photo
+  has the shortest one (phones' front cameras have the shortest focal length), unless its LensModel
+  names a back camera (an ultra-wide back lens can be shorter still).
+Geometry then confirms it: one or two large faces, the largest near the centre, as at arm's length.
+The selfie's subject is its largest face. A confirmed selfie counts 1 for its subject's person, an
+EXIF-only candidate 0.5; the owner is the person with the highest count, and no selfie or a tie at the
+top gives a clear status instead of a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from galprof import facts
+
+if TYPE_CHECKING:
+    from galprof.analysis.people import Person
+
+FRONT_LENS = re.compile(r"\bfront\b|facetime|selfie", re.IGNORECASE)
+BACK_LENS = re.compile(r"\bback\b|\brear\b|telephoto|ultra.?wide", re.IGNORECASE)
+LARGE_FACE = 0.18  # face width / shorter side of the frame for a face "at arm's length"
+CENTRAL = 0.3  # the subject's centre within 0.5 +- this fraction of the frame on both axes
+UNCONFIRMED_WEIGHT = 0.5  # an EXIF-only selfie (geometry does not fit) counts this much
+NOT_ENOUGH = "not enough selfies to find the owner"
+# relatives: seen together with the owner in at least this many photos and this share of theirs
+RELATIVE_MIN_TOGETHER = 2
+RELATIVE_MIN_SHARE = 0.25
+
+
+def _device(exif: facts.ExifFacts) -> tuple[str, str] | None:
+    if not exif.make and not exif.model:
+        return None
+    return ((exif.make or "").strip().lower(), (exif.model or "").strip().lower())
+
+
+def selfie_rules(items: Iterable[facts.MediaFacts]) -> dict[str, str]:
+    """Photos that EXIF marks as selfie candidates: path -> "lens" or "focal"."""
+    photos = [m for m in items if m.kind == "photo" and m.exif is not None]
+    focals: dict[tuple[str, str], set[float]] = defaultdict(set)
+    for m in photos:
+        device = _device(m.exif)
+        if device and m.exif.focal_length:
+            focals[device].add(round(float(m.exif.focal_length), 2))
+    rules: dict[str, str] = {}
+    for m in photos:
+        lens = m.exif.lens_model or ""
+        if FRONT_LENS.search(lens):
+            rules[m.path] = "lens"
+            continue
+        if BACK_LENS.search(lens):
+            continue
+        device = _device(m.exif)
+        if device is None or not m.exif.focal_length or len(focals[device]) < 2:
+            continue
+        if round(float(m.exif.focal_length), 2) == min(focals[device]):
+            rules[m.path] = "focal"
+    return rules
+
+
+def selfie_geometry(frame: facts.FrameFacts) -> tuple[int | None, bool]:
+    """The index of the frame's subject (largest face) and whether the faces look like a selfie:
+    one or two large faces with the largest near the centre."""
+    if not frame.faces:
+        return None, False
+    areas = [f.box.width * f.box.height for f in frame.faces]
+    subject = max(range(len(areas)), key=areas.__getitem__)
+    side = max(1, min(frame.width, frame.height))
+    large = [f for f in frame.faces if f.box.width / side >= LARGE_FACE]
+    cx, cy = frame.faces[subject].box.center
+    central = abs(cx / max(1, frame.width) - 0.5) <= CENTRAL and abs(cy / max(1, frame.height) - 0.5) <= CENTRAL
+    confirmed = 1 <= len(large) <= 2 and frame.faces[subject] in large and central
+    return subject, confirmed
+
+
+@dataclass
+class Selfie:
+    path: str
+    rule: str  # "lens" or "focal"
+    confirmed: bool  # geometry fits a selfie
+    person_id: int | None  # the subject's person, None when the subject joined no person
+
+
+@dataclass
+class OwnerResult:
+    status: str  # "found", "tie" or "not_enough_selfies"
+    message: str
+    person_id: int | None = None
+    age: float | None = None
+    age_source: str | None = None  # as PersonDemography.age_source: "birth_year" or "face_estimate"
+    birth_year: int | None = None
+    gender: str | None = None
+    gender_confidence: float | None = None
+    confidence: float | None = None  # the owner's share of all attributed selfie weight
+    selfies: list[Selfie] = field(default_factory=list)
+    scores: dict[int, float] = field(default_factory=dict)  # person id -> selfie weight
+    relatives: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        owned = [s for s in self.selfies if self.person_id is not None and s.person_id == self.person_id]
+        ranking = sorted(self.scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        return {
+            "status": self.status,
+            "message": self.message,
+            "person_id": self.person_id,
+            "age": None if self.age is None else round(self.age, 1),
+            "age_source": self.age_source,
+            "birth_year": self.birth_year,
+            "gender": self.gender,
+            "gender_confidence": None if self.gender_confidence is None else round(self.gender_confidence, 3),
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
+            "evidence": {
+                "selfie_photos": len(self.selfies),
+                "owner_selfies": len(owned),
+                "owner_selfies_confirmed": sum(s.confirmed for s in owned),
+                "selfie_weight_by_person": [{"person_id": pid, "weight": w} for pid, w in ranking],
+                "owner_selfie_paths": sorted(s.path for s in owned),
+            },
+            "relatives": self.relatives,
+        }
+
+
+def find_owner(
+    items: list[facts.MediaFacts],
+    people: list[Person],
+    person_of_face: dict[tuple[str, int, int], int],
+    min_photos: int = 3,
+) -> OwnerResult:
+    """The owner from selfies (see the module docstring), with relatives guessed around them."""
+    rules = selfie_rules(items)
+    selfies: list[Selfie] = []
+    for m in items:
+        if m.path not in rules or not m.frames:
+            continue
+        subject, confirmed = selfie_geometry(m.frames[0])
+        if subject is None:
+            continue
+        selfies.append(Selfie(m.path, rules[m.path], confirmed, person_of_face.get((m.path, 0, subject))))
+    scores: dict[int, float] = defaultdict(float)
+    for s in selfies:
+        if s.person_id is not None:
+            scores[s.person_id] += 1.0 if s.confirmed else UNCONFIRMED_WEIGHT
+    scores = dict(scores)
+    ranking = sorted(scores.items(), key=lambda kv: -kv[1])
+    if not ranking:
+        detail = "no selfie in the gallery" if not selfies else "no selfie face belongs to a person"
+        return OwnerResult("not_enough_selfies", f"{NOT_ENOUGH} ({detail})", selfies=selfies, scores=scores)
+    if len(ranking) > 1 and ranking[0][1] == ranking[1][1]:
+        tied = sorted(pid for pid, w in ranking if w == ranking[0][1])
+        message = f"{NOT_ENOUGH} (people {', '.join(map(str, tied))} have the same selfie count)"
+        return OwnerResult("tie", message, selfies=selfies, scores=scores)
+    owner_id, weight = ranking[0]
+    owner = next(p for p in people if p.id == owner_id)
+    demo = owner.demography
+    return OwnerResult(
+        status="found",
+        message=f"person {owner_id} is the subject of most selfies",
+        person_id=owner_id,
+        age=demo.age,
+        age_source=demo.age_source,
+        birth_year=demo.birth_year,
+        gender=demo.gender,
+        gender_confidence=demo.gender_confidence,
+        confidence=weight / sum(scores.values()),
+        selfies=selfies,
+        scores=scores,
+        relatives=guess_relatives(owner, people, min_photos),
+    )
+
+
+def relation_by_age(gap: float | None, owner_gender: str | None, other_gender: str | None,
+                    owner_age: float | None, other_age: float | None) -> str:
+    """A relation guessed from the age gap (other minus owner, years) and genders."""
+    if gap is None:
+        return "unknown"
+    if gap >= 40:
+        return "grandparent"
+    if gap >= 16:
+        return "parent"
+    if gap <= -40:
+        return "grandchild"
+    if gap <= -16:
+        return "child"
+    adults = owner_age is not None and other_age is not None and min(owner_age, other_age) >= 18
+    if abs(gap) <= 12 and adults and owner_gender and other_gender and owner_gender != other_gender:
+        return "partner"
+    return "sibling or friend"
+
+
+def guess_relatives(owner: Person, people: list[Person], min_photos: int) -> list[dict[str, Any]]:
+    """People often photographed with the owner, labelled by age gap. Guesses, and marked as such."""
+    owner_paths = set(owner.paths)
+    out = []
+    for p in people:
+        if p.id == owner.id or len(p.paths) < min_photos:
+            continue
+        together = len(owner_paths & set(p.paths))
+        if together < RELATIVE_MIN_TOGETHER or together < RELATIVE_MIN_SHARE * len(p.paths):
+            continue
+        a, b = owner.demography, p.demography
+        gap = None if a.age is None or b.age is None else b.age - a.age
+        out.append(
+            {
+                "person_id": p.id,
+                "relation": relation_by_age(gap, a.gender, b.gender, a.age, b.age),
+                "guess": True,
+                "photos_together": together,
+                "age_gap": None if gap is None else round(gap, 1),
+            }
+        )
+    return sorted(out, key=lambda r: -r["photos_together"])

@@ -1,0 +1,432 @@
+"""The command line: parse options, call the stages, choose the renderer. No logic of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from galprof import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="galprof")
+def main() -> None:
+    """galprof: learn what a photo gallery says about its owner, privately, on this machine.
+
+    Scan a folder of photos and videos with on-device models and get a JSON profile:
+    interests, people and their demography, the owner, privacy status of each photo, places.
+    """
+
+
+@main.group()
+def models() -> None:
+    """The ONNX models galprof runs (see models/manifest.json)."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """List every model: name, role, size, licence, source package."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from galprof.vision.registry import load_manifest
+
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    for column in ("role", "precision", "size", "licence", "source"):
+        table.add_column(column)
+    for entry in load_manifest().values():
+        src = entry.source
+        table.add_row(entry.name, entry.role, entry.precision, f"{entry.bytes / 1e6:.1f} MB", entry.license,
+                      f"{src.get('registry', '')}:{src.get('package', '')}=={src.get('version', '')}")
+    Console().print(table)
+
+
+@models.command("verify")
+def models_verify() -> None:
+    """Check every model file against the sha256 in the manifest."""
+    from galprof.vision.registry import load_manifest, models_dir, verify
+
+    try:
+        problems = verify()
+    except FileNotFoundError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    for line in problems:
+        click.echo(f"error: {line}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"ok: {len(load_manifest())} models verified in {models_dir()}")
+
+
+@main.command("bench")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--repeats", default=20, show_default=True, type=click.IntRange(1), help="Timed runs per model.")
+@click.option("--threads", "threads_text", default=None, metavar="1,2,4",
+              help="Thread counts for model latency [default: 1, 2, 4, ... up to the cores].")
+@click.option("--estimate", "estimate_n", default=20000, show_default=True, type=click.IntRange(1),
+              help="Estimate the scan time of a gallery of this many photos.")
+@click.option("--synthetic", default=4, show_default=True, type=click.IntRange(0),
+              help="Synthetic 12 MP JPEGs added to the built-in set (ignored with FOLDER).")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
+              help="Scan worker processes (0 = one per core).")
+@click.option("--threads-per-worker", default=0, show_default=True, type=click.IntRange(0),
+              help="ONNX Runtime threads per worker (0 = cores / workers).")
+@click.option("--skip", multiple=True, type=click.Choice(["models", "stages", "scan"]),
+              help="Leave out a part (repeatable).")
+@click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "json"]),
+              help="table: rich tables on stderr; json: the report on stdout.")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON report to this file.")
+def bench(folder: Path | None, repeats: int, threads_text: str | None, estimate_n: int, synthetic: int,
+          workers: int, threads_per_worker: int, skip: tuple[str, ...], fmt: str, json_path: Path | None) -> None:
+    """Measure speed and memory on this machine: per-model latency, decode time by photo size,
+    end-to-end photos/s (first scan and re-scan), peak RSS, and an estimate for a whole gallery.
+
+    FOLDER defaults to a built-in set: the sample gallery plus synthetic 12 MP JPEGs made at run time.
+    """
+    import json
+
+    from rich.console import Console
+
+    from galprof.bench import BenchOptions, render_tables, run_bench
+    from galprof.config import Settings
+
+    threads = None
+    if threads_text:
+        try:
+            threads = sorted({int(t) for t in threads_text.split(",") if t.strip()})
+        except ValueError:
+            raise click.BadParameter("a comma-separated list of integers, e.g. 1,2,4", param_hint="--threads")
+        if not threads or min(threads) < 1:
+            raise click.BadParameter("thread counts must be >= 1", param_hint="--threads")
+    settings = Settings(workers=workers, threads_per_worker=threads_per_worker)
+    options = BenchOptions(folder=folder, repeats=repeats, threads=threads, estimate=estimate_n,
+                           synthetic=synthetic, settings=settings, models="models" not in skip,
+                           stages="stages" not in skip, scan="scan" not in skip)
+    err = Console(stderr=True)
+    if not err.is_terminal:  # a log file: wide enough for the tables
+        err = Console(stderr=True, width=160)
+    try:
+        with err.status("benchmarking") as status:
+            report = run_bench(options, progress=lambda message: status.update(message))
+    except Exception as exc:  # noqa: BLE001 - e.g. the sample set cannot be fetched offline: one line, exit 2
+        click.echo(f"error: galprof bench: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
+    text = json.dumps(report, indent=2)
+    if json_path is not None:
+        json_path.write_text(text + "\n")
+        err.print(f"JSON report written to {json_path}")
+    if fmt == "json":
+        click.echo(text)
+    else:
+        render_tables(report, err)
+
+
+def _output_problem(path: Path) -> str | None:
+    """Why the profile could not be written to `path` (checked before a long scan), or None.
+    Missing parent folders are fine (the writer creates them) when the nearest existing one is a
+    writable folder."""
+    if path.is_dir():
+        return f"cannot write the output: {path} is a folder"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else f"cannot write the output: {path} is not writable"
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot write the output: {ancestor} is not a folder"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot write the output: folder {ancestor} is not writable"
+    return None
+
+
+def _load_settings(config_path: Path | None):
+    """Settings from a JSON config file (any subset of the fields), else the defaults."""
+    import json
+
+    from galprof.config import Settings
+
+    if config_path is None:
+        return Settings()
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the config {config_path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise TypeError(f"the config {config_path} must hold a JSON object of settings")
+    return Settings.from_dict(data)
+
+
+@main.command("scan")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the JSON profile to this file (atomically) instead of stdout.")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True,
+              help="json: the profile on stdout (or -o); table: a readable summary on the terminal.")
+@click.option("--cache", "cache_path", type=click.Path(path_type=Path), default=None,
+              help="Results cache (SQLite) [default: $XDG_CACHE_HOME/galprof/cache.sqlite].")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
+              help="Worker processes (0 = one per core).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages on stderr.")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Only files whose relative path or name matches (case-insensitive, repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files and folders whose relative path or name matches (case-insensitive, repeatable).")
+@click.option("--video-fps", type=click.FloatRange(min=0.01), default=None,
+              help="Video frames sampled per second [default: 1].")
+@click.option("--face-detector", type=click.Choice(["full", "short", "back"]), default=None,
+              help="BlazeFace variant [default: full, the most precise; short is fastest].")
+@click.option("--accurate", is_flag=True, help="Classify photos with EfficientNet-Lite2 (slower, more accurate).")
+@click.option("--classifier-model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your own ONNX image classifier (e.g. a Places365 scene model) in place of ours.")
+@click.option("--classifier-labels", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Its labels file, one label per line in output order (needed with --classifier-model).")
+@click.option("--no-ocr", is_flag=True, help="Do not run OCR (the document rule of privacy is then disabled).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A JSON file of settings (see the `settings` section of a profile).")
+def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
+         include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
+         accurate: bool, classifier_model: str | None, classifier_labels: str | None, no_ocr: bool,
+         config_path: Path | None) -> None:
+    """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
+
+    Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
+    1 when some failed (listed under "errors"), 2 for a usage error.
+    """
+    from galprof.pipeline import ScanUsageError
+    from galprof.pipeline import scan as run_scan
+
+    def fail(message: str) -> None:
+        click.echo(f"error: {message}", err=True)
+        sys.exit(2)
+
+    if not folder.exists():
+        fail(f"folder not found: {folder}")
+    if not folder.is_dir():
+        fail(f"not a folder: {folder}")
+    if output is not None and (problem := _output_problem(output)):
+        fail(problem)
+    if cache_path is not None and cache_path.is_dir():
+        fail(f"the cache must be a file, not the folder {cache_path}")
+    if classifier_model and not classifier_labels:
+        fail("--classifier-model needs --classifier-labels")
+    try:
+        settings = _load_settings(config_path)
+    except (ValueError, TypeError) as exc:
+        fail(str(exc))
+    flags = {"workers": workers or None, "video_fps": video_fps, "face_detector": face_detector,
+             "classifier_tier": "lite2" if accurate else None, "classifier_model": classifier_model,
+             "classifier_labels": classifier_labels, "ocr": False if no_ocr else None}
+    for name, value in flags.items():
+        if value is not None:
+            setattr(settings, name, value)
+    try:
+        result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude)
+    except ScanUsageError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("interrupted: files analyzed so far are cached; run the scan again to continue", err=True)
+        sys.exit(130)
+    from galprof.profile import build_profile
+    from galprof.render.json import emit
+
+    try:
+        try:
+            emit(build_profile(result, settings), fmt, output)
+        except OSError as exc:
+            fail(f"cannot write the output {output}: {exc.strerror or exc}")
+    finally:
+        result.store.close()
+    if not quiet:
+        for error in result.errors[:5]:
+            click.echo(f"failed: {error.path}: {error.stage}: {error.reason}", err=True)
+        if len(result.errors) > 5:
+            click.echo(f"failed: ... and {len(result.errors) - 5} more (all under \"errors\" in the profile)",
+                       err=True)
+        stats = result.stats
+        notes = f", {len(result.warnings)} notes (e.g. {result.warnings[0].reason})" if result.warnings else ""
+        click.echo(f"galprof: {stats['analyzed']} analyzed, {stats['cached']} cached, {len(result.errors)} failed, "
+                   f"{stats['removed']} removed in {stats['seconds']['total']:.1f} s{notes}", err=True)
+    sys.exit(1 if result.errors else 0)
+
+
+# --- show, photos, features: re-use stored results without re-scanning -------------------------------
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _load_document(source: Path | None, quiet: bool = True) -> dict:
+    """A profile document from a saved profile JSON or from a cache database (default: the user cache).
+    Exits with code 2 and a one-line message when the source is neither."""
+    from galprof.store import default_cache_path
+
+    path = source or default_cache_path()
+    if not path.is_file():
+        click.echo(f"error: no such profile or cache: {path}", err=True)
+        sys.exit(2)
+    if _is_sqlite(path):
+        from galprof.config import Settings
+        from galprof.profile import profile_from_store
+        from galprof.store import Store
+
+        if not quiet:
+            click.echo(f"galprof: building the profile from the cache {path}", err=True)
+        try:
+            with Store(path) as store:
+                return profile_from_store(store, Settings())
+        except Exception as exc:  # noqa: BLE001 - a damaged or foreign database: one line, exit 2
+            click.echo(f"error: cannot read the cache {path}: {str(exc).splitlines()[0] if str(exc) else exc}",
+                       err=True)
+            sys.exit(2)
+    from galprof.render.json import read_json
+
+    try:
+        return read_json(path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        click.echo(f"error: {path} is neither a galprof profile (JSON) nor a cache database: {exc}", err=True)
+        sys.exit(2)
+
+
+@main.command("show")
+@click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: the terminal view; json: the profile document on stdout (or -o).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Also write the JSON profile to this file (atomically).")
+@click.option("-q", "--quiet", is_flag=True, help="No messages on stderr.")
+def show(source: Path | None, fmt: str, output: Path | None, quiet: bool) -> None:
+    """Show a profile again without re-scanning.
+
+    SOURCE is a profile JSON written by `galprof scan -o`, or a cache database (default: the user cache),
+    from which the profile is rebuilt (people, interests, privacy, places) without running any model.
+    """
+    from galprof.render.json import emit
+
+    document = _load_document(source, quiet)
+    try:
+        emit(document, fmt, output)
+    except OSError as exc:
+        click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+
+
+@main.command("photos")
+@click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--category", default=None, help="A category id or label, e.g. food, animals, pets/animals.")
+@click.option("--subcategory", default=None, help="Only photos of this subcategory (with --category).")
+@click.option("--person", type=int, default=None, help="A person id from the profile's people.")
+@click.option("--private/--public", "private", default=None, help="Only private (or public) photos.")
+@click.option("--format", "fmt", type=click.Choice(["paths", "json", "table"]), default="paths",
+              show_default=True, help="paths: one per line; json: the photos' entries; table: readable.")
+def photos(source: Path | None, category: str | None, subcategory: str | None, person: int | None,
+           private: bool | None, fmt: str) -> None:
+    """List the photos behind a category or a person (the app's tap-through).
+
+    SOURCE is a profile JSON or a cache database (default: the user cache).
+    """
+    import json
+
+    if category is None and person is None and private is None:
+        click.echo("error: give --category, --person or --private/--public", err=True)
+        sys.exit(2)
+    document = _load_document(source)
+    rows = document["photos"]
+    title = []
+    if category is not None:
+        known = {c["id"]: c for c in document["interests"]["categories"]}
+        from galprof.analysis.interests import Taxonomy
+
+        cat = Taxonomy.load().category(category)
+        if cat is None:
+            click.echo(f"error: unknown category {category!r}; categories: "
+                       + ", ".join(c.id for c in Taxonomy.load().categories), err=True)
+            sys.exit(2)
+        rows = [r for r in rows if cat.id in r["categories"]]
+        if subcategory is not None:
+            rows = [r for r in rows if subcategory in r["categories"][cat.id]]
+        title.append(f"{cat.label} ({len(rows)} of {known.get(cat.id, {}).get('photos', 0)} counted)")
+    if person is not None:
+        if not any(p["id"] == person for p in document["people"]):
+            click.echo(f"error: no person {person}; people: "
+                       + ", ".join(str(p["id"]) for p in document["people"][:30]), err=True)
+            sys.exit(2)
+        rows = [r for r in rows if person in r["people"]]
+        title.append(f"person {person}")
+    if private is not None:
+        wanted = "private" if private else "public"
+        rows = [r for r in rows if r["privacy"]["status"] == wanted]
+        title.append(wanted)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif fmt == "table":
+        from rich.console import Console
+
+        from galprof.render.terminal import photos_table
+
+        Console().print(photos_table(rows, ", ".join(title)))
+    else:
+        for r in rows:
+            click.echo(r["path"])
+
+
+@main.command("features")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("features.npz"),
+              show_default=True, help="The .npz file to write.")
+@click.option("--cache", "cache_path", type=click.Path(path_type=Path), default=None,
+              help="Results cache used when SOURCE is a folder [default: the user cache].")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
+              help="Worker processes when SOURCE must be scanned (0 = one per core).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages on stderr.")
+def features(source: Path, output: Path, cache_path: Path | None, workers: int, quiet: bool) -> None:
+    """Export the per-photo representation of the paper for your own classifiers.
+
+    SOURCE is a gallery folder (scanned first; cached results are reused) or a cache database. The .npz
+    holds f (N x 1280 photo embeddings), p (N x 1000 classifier scores rebuilt from the stored top-k),
+    o (N x 80 maximum detector confidence per COCO class), paths, class_labels and object_labels.
+    """
+    from galprof.analysis.interests import export_features, read_labels
+    from galprof.config import Settings
+    from galprof.store import Store
+    from galprof.vision.registry import models_dir
+
+    labels_dir = models_dir() / "labels"
+    class_labels = read_labels(labels_dir / "imagenet1k.txt")
+    object_labels = read_labels(labels_dir / "coco80.txt")
+    failed = 0
+    if source.is_dir():
+        from galprof.pipeline import ScanUsageError
+        from galprof.pipeline import scan as run_scan
+
+        try:
+            result = run_scan(source, Settings(workers=workers), cache_path=cache_path, quiet=quiet)
+        except ScanUsageError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        failed = len(result.errors)
+        try:
+            n = export_features(result.iter_media(), class_labels, object_labels, output)
+        finally:
+            result.store.close()
+    elif _is_sqlite(source):
+        with Store(source) as store:
+            n = export_features(store.iter_media(), class_labels, object_labels, output)
+    else:
+        click.echo(f"error: {source} is neither a folder nor a cache database", err=True)
+        sys.exit(2)
+    if not quiet:
+        click.echo(f"galprof: features of {n} photos/videos written to {output}", err=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Find the photos and videos under a folder.
+
+The kind of a file (photo or video, and its container format) comes from its first bytes, not its
+name: phones and messengers save PNGs as .jpg, HEICs as .jpeg and so on. A file with a media suffix
+whose bytes are not media (zero bytes, random bytes, a text file) is reported as an error; a file with
+no media suffix is kept only when its bytes say it is media.
+
+The walk follows symlinked folders but never enters the same folder twice (no loops), counts a file
+reached through several links once, skips hidden entries and thumbnail caches unless asked, and
+applies include / exclude globs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from galprof.facts import ScanError
+
+PHOTO_SUFFIXES = {
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".heic", ".heif", ".hif", ".avif", ".webp", ".tif", ".tiff",
+    ".bmp", ".dib", ".gif",
+}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2", ".mkv", ".avi", ".webm"}
+MEDIA_SUFFIXES = PHOTO_SUFFIXES | VIDEO_SUFFIXES
+
+# Folders that hold generated copies of the gallery (thumbnails, resource forks, NAS indexes, trash),
+# never the user's own media: skipped even with include_hidden.
+CACHE_DIRS = {
+    ".thumbnails", ".thumbs", "thumbs", ".thumbnail", "@eadir", ".@__thumb", "__macosx", ".appledouble",
+    "$recycle.bin", "#recycle", "#snapshot", ".trash", ".trashes", "system volume information",
+    ".fseventsd", ".spotlight-v100", ".photoslibrary-thumbs",
+}
+
+# ISO-BMFF (MP4/MOV/HEIF) major/compatible brands that mean a still image.
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+AVIF_BRANDS = {b"avif", b"avis"}
+# QuickTime files may start with one of these atoms instead of `ftyp`.
+QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"}
+
+# TIFF- or ISO-BMFF-based files that are not photos/videos we can read: camera RAW (a TIFF header with a
+# thumbnail in IFD0, or Canon's `crx ` brand) and MP4 audio. Their bytes would otherwise look like media.
+RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef",
+                ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".dcr", ".mos", ".mrw"}
+NON_VISUAL_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"crx ", b"F4A ", b"F4B "}
+
+HEAD_BYTES = 64
+
+
+@dataclass
+class MediaItem:
+    """A file that looks like media. `path` is the filesystem path (str, surrogate-escaped when the
+    name is not UTF-8); `display` is the same path safe to print and store (\\xNN for bad bytes)."""
+
+    path: str
+    display: str
+    kind: str  # "photo" or "video"
+    format: str  # "jpeg", "png", "heic", "mp4", "mov", "mkv", ...
+    size: int
+    mtime: float
+
+
+def display_path(path: str) -> str:
+    """A printable, UTF-8-encodable form of a path; identical to `path` for ordinary names."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(kind, format) from a file's first bytes, or None when they are not a media format we read."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "photo", "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "photo", "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "photo", "gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "photo", "tiff"
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in (12, 40, 52, 56,
+                                                                                            64, 108, 124):
+        return "photo", "bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "photo", "webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video", "avi"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska or WebM; the DocType says which
+        return "video", "webm" if b"webm" in head else "mkv"
+    if head[4:8] == b"ftyp":
+        major = head[8:12]
+        if major in NON_VISUAL_BRANDS:
+            return None
+        box_size = int.from_bytes(head[0:4], "big")
+        brands = {major} | {head[i:i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
+        video_brands = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"qt  ", b"M4V "}
+        if major in AVIF_BRANDS or (brands & AVIF_BRANDS and not brands & video_brands):
+            return "photo", "avif"
+        if major in HEIF_BRANDS or (brands & HEIF_BRANDS and not brands & video_brands):
+            return "photo", "heic"
+        if major == b"qt  ":
+            return "video", "mov"
+        if major.startswith(b"3g"):
+            return "video", "3gp"
+        return "video", "mp4"
+    if head[4:8] in QT_ATOMS and int.from_bytes(head[0:4], "big") >= 8:
+        return "video", "mov"
+    return None
+
+
+def _suffix(name: str) -> str:
+    return os.path.splitext(name)[1].lower()
+
+
+def _matches(rel: str, name: str, patterns: Sequence[str]) -> bool:
+    """Case-insensitive, like phone file names (IMG_0001.JPG matches "*.jpg")."""
+    rel, name = rel.lower(), name.lower()
+    return any(fnmatch.fnmatchcase(rel, p.lower()) or fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
+
+
+def _read_head(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(HEAD_BYTES)
+
+
+def discover(folder: str | os.PathLike, include: Sequence[str] = (), exclude: Sequence[str] = (),
+             include_hidden: bool = False) -> Iterator[MediaItem | ScanError]:
+    """Walk `folder` (sorted, deterministic) and yield a MediaItem per media file, or a ScanError
+    (stage "discover") for a file that has a media name but cannot be read or is not media.
+
+    Globs match the path relative to `folder` (with "/") or the bare name; an exclude that matches a
+    folder prunes it. Paths are absolute.
+    """
+    root = os.path.abspath(os.fspath(folder))
+    seen: set[tuple[int, int]] = set()
+    root_stat = os.stat(root)
+    seen.add((root_stat.st_dev, root_stat.st_ino))
+    yield from _walk(root, "", include, exclude, include_hidden, seen)
+
+
+def _walk(directory: str, rel_dir: str, include: Sequence[str], exclude: Sequence[str], include_hidden: bool,
+          seen: set[tuple[int, int]]) -> Iterator[MediaItem | ScanError]:
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        yield ScanError(display_path(directory), "discover", f"cannot list folder: {exc.strerror or exc}")
+        return
+    subdirs = []
+    for entry in entries:
+        name = entry.name
+        rel = f"{rel_dir}{name}"
+        if name.startswith(".") and not include_hidden:
+            continue
+        path = entry.path
+        try:
+            is_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if name.lower() in CACHE_DIRS or (exclude and _matches(rel, name, exclude)):
+                continue
+            subdirs.append((path, rel))
+            continue
+        yield from _file(entry, path, rel, name, include, exclude, seen)
+    for path, rel in subdirs:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            yield ScanError(display_path(path), "discover", f"cannot open folder: {exc.strerror or exc}")
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:  # a symlink loop or a second link to a folder already walked
+            continue
+        seen.add(key)
+        yield from _walk(path, rel + "/", include, exclude, include_hidden, seen)
+
+
+def _file(entry: os.DirEntry, path: str, rel: str, name: str, include: Sequence[str],
+          exclude: Sequence[str], seen: set[tuple[int, int]]) -> Iterator[MediaItem | ScanError]:
+    if include and not _matches(rel, name, include):
+        return
+    if exclude and _matches(rel, name, exclude):
+        return
+    suffix = _suffix(name)
+    if suffix in RAW_SUFFIXES:
+        return
+    media_name = suffix in MEDIA_SUFFIXES
+    shown = display_path(path)
+    try:
+        st = entry.stat(follow_symlinks=True)
+    except OSError as exc:
+        if media_name:
+            why = "dangling symlink" if entry.is_symlink() else f"cannot stat: {exc.strerror or exc}"
+            yield ScanError(shown, "discover", why)
+        return
+    if not stat.S_ISREG(st.st_mode):
+        if media_name:
+            yield ScanError(shown, "discover", "not a regular file")
+        return
+    if (st.st_dev, st.st_ino) in seen:  # a second link to a file already found: count it once
+        return
+    seen.add((st.st_dev, st.st_ino))
+    if st.st_size == 0:
+        if media_name:
+            yield ScanError(shown, "discover", "empty file (0 bytes)")
+        return
+    try:
+        head = _read_head(path)
+    except OSError as exc:
+        if media_name:
+            yield ScanError(shown, "discover", f"cannot read: {exc.strerror or exc}")
+        return
+    kind_format = sniff(head)
+    if kind_format is None:
+        if media_name:
+            yield ScanError(shown, "discover", f"not a photo or video (unrecognized content, {st.st_size} bytes)")
+        return
+    kind, fmt = kind_format
+    yield MediaItem(path=path, display=shown, kind=kind, format=fmt, size=st.st_size, mtime=st.st_mtime)
+
+
+def suffix_mismatch(item: MediaItem) -> str | None:
+    """A note when the file name says another format than its bytes (e.g. a PNG named .jpg)."""
+    suffix = _suffix(item.path)
+    if not suffix or suffix not in MEDIA_SUFFIXES:
+        return None
+    expected = {
+        "jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"}, "png": {".png"}, "gif": {".gif"}, "tiff": {".tif", ".tiff"},
+        "bmp": {".bmp", ".dib"}, "webp": {".webp"}, "heic": {".heic", ".heif", ".hif"}, "avif": {".avif"},
+        "avi": {".avi"}, "mkv": {".mkv", ".webm"}, "webm": {".webm", ".mkv"},
+        "mp4": {".mp4", ".m4v", ".mov", ".3gp", ".3g2", ".qt"}, "mov": {".mov", ".qt", ".mp4", ".m4v"},
+        "3gp": {".3gp", ".3g2", ".mp4"},
+    }.get(item.format, set())
+    if suffix in expected:
+        return None
+    return f"named {suffix} but the content is {item.format}; read as {item.format}"

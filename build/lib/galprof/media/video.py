@@ -1,0 +1,238 @@
+"""Sample frames from a video with PyAV (FFmpeg ships inside its wheels).
+
+One frame is taken from each 1/fps-second interval of the video (default fps 1), aiming at the
+interval's middle, and at most `max_frames` per video: a longer video is split into `max_frames`
+equal intervals instead, so it is covered from start to end. Frames are never all decoded:
+- when keyframes are at least as frequent as the intervals (phones: one per second or so), each
+  sample is the keyframe found by seeking to the interval's middle, decoded alone (the other frames
+  are skipped by the codec), as long as it lies inside the interval;
+- otherwise each sample is reached by seeking to the keyframe before the middle and decoding forward
+  to it; when samples are close together (or keyframes rare) decoding simply continues forward.
+Frames are scaled by FFmpeg (swscale) so the longest side is <= max_side and turned upright from the
+stream's display matrix (phones record portrait video as rotated landscape). Each sample records the
+presentation time of the frame actually taken.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import av
+import numpy as np
+
+from galprof.media.decode import target_size
+
+# Decoding forward is cheaper than seeking back to a keyframe when the next sample is this close.
+SEEK_MIN_GAP_S = 1.0
+
+
+class VideoError(Exception):
+    """A video that yields no frame; str(error) is a one-line reason."""
+
+
+@dataclass
+class SampledFrame:
+    timestamp: float  # seconds (presentation time of the frame taken)
+    rgb: np.ndarray  # (H, W, 3) uint8, upright
+
+
+@dataclass
+class VideoSample:
+    frames: list[SampledFrame]
+    duration: float | None  # seconds
+    fps: float | None  # the stream's average frame rate
+    width: int  # upright size of the stream (full resolution)
+    height: int
+    rotation: int  # degrees applied to make frames upright (counter-clockwise)
+    codec: str
+    metadata: dict[str, str] = field(default_factory=dict)  # container + stream tags
+    problem: str | None = None  # set when decoding stopped early on corrupt data (frames kept)
+
+
+def sample_times(duration: float | None, fps: float, max_frames: int, start: float = 0.0) -> list[float]:
+    """Target timestamps: the middle of each 1/fps interval; spread evenly when capped by max_frames."""
+    if not duration or duration <= 0 or not math.isfinite(duration):
+        return []
+    fps = fps if fps > 0 else 1.0
+    count = max(1, min(max_frames, math.floor(duration * fps)))
+    step = duration / count if duration * fps > max_frames else 1.0 / fps
+    if count * step > duration:  # a clip shorter than one interval: take its middle
+        step = duration / count
+    return [round(start + (i + 0.5) * step, 6) for i in range(count)]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def sample_video(path: str, fps: float = 1.0, max_frames: int = 30, max_side: int = 1024,
+                 threads: int = 1) -> VideoSample:
+    """Open a video and sample frames from it. Raises VideoError when no frame can be decoded."""
+    try:
+        container = av.open(path, mode="r", metadata_errors="replace")
+    except FileNotFoundError:
+        raise VideoError("file vanished during the scan") from None
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise VideoError(f"cannot open video: {_one_line(exc)}") from None
+    with container:
+        if not container.streams.video:
+            raise VideoError("no video stream in the file")
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = max(1, threads)
+        try:
+            return _sample(container, stream, fps, max_frames, max_side)
+        except VideoError:
+            raise
+        except (av.error.FFmpegError, OSError, ValueError, MemoryError) as exc:
+            raise VideoError(f"cannot decode video: {_one_line(exc)}") from None
+
+
+def _duration(container, stream) -> float | None:
+    if stream.duration is not None and stream.time_base:
+        value = float(stream.duration * stream.time_base)
+        if value > 0:
+            return value
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _start(stream) -> float:
+    if stream.start_time is not None and stream.time_base:
+        return max(0.0, float(stream.start_time * stream.time_base))
+    return 0.0
+
+
+def _upright(frame, rotation: int, max_side: int) -> np.ndarray:
+    w, h = target_size(frame.width, frame.height, max_side)
+    rgb = frame.to_ndarray(format="rgb24", width=w, height=h)
+    k = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+def _sample(container, stream, fps: float, max_frames: int, max_side: int) -> VideoSample:
+    duration = _duration(container, stream)
+    start = _start(stream)
+    rate = float(stream.average_rate) if stream.average_rate else None
+    half_frame = 0.5 / rate if rate else 0.02
+    metadata = {str(k): str(v) for k, v in {**stream.metadata, **container.metadata}.items()}
+    targets = sample_times(duration, fps, max_frames, start)
+    frames: list[SampledFrame] = []
+    rotation = 0
+    problem = None
+    width, height = stream.width, stream.height
+
+    # older FFmpeg builds expose the display matrix only as the stream's "rotate" tag (clockwise)
+    try:
+        tag_rotation = -round(float(stream.metadata.get("rotate", 0) or 0))
+    except ValueError:
+        tag_rotation = 0
+
+    def take(frame) -> None:
+        nonlocal rotation
+        rotation = int(getattr(frame, "rotation", tag_rotation) or 0)
+        timestamp = frame.time if frame.time is not None else (targets[len(frames)] if targets else 0.0)
+        frames.append(SampledFrame(timestamp=round(float(timestamp), 6),
+                                   rgb=_upright(frame, rotation, max_side)))
+
+    try:
+        if targets:
+            _seek_sample(container, stream, targets, half_frame, take)
+        else:  # unknown duration: decode forward, one frame per 1/fps, up to max_frames
+            next_time = None
+            for frame in container.decode(stream):
+                t = frame.time if frame.time is not None else 0.0
+                if next_time is None or t >= next_time - half_frame:
+                    take(frame)
+                    next_time = t + 1.0 / (fps if fps > 0 else 1.0)
+                    if len(frames) >= max_frames:
+                        break
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        if not frames:
+            raise VideoError(f"cannot decode video: {_one_line(exc)}") from None
+        problem = f"decoding stopped early: {_one_line(exc)}"
+    if not frames:
+        raise VideoError("no decodable video frame")
+    if rotation % 180:
+        width, height = height, width
+    return VideoSample(frames=frames, duration=round(duration, 3) if duration else None,
+                       fps=round(rate, 3) if rate else None, width=width, height=height,
+                       rotation=rotation, codec=stream.codec_context.name, metadata=metadata, problem=problem)
+
+
+def _keyframe_in(container, stream, target: float, low: float, high: float):
+    """The first keyframe in [low, high], found by seeking to `target` and decoding keyframes only
+    (the one at or before the target, then the next ones), or None."""
+    stream.codec_context.skip_frame = "NONKEY"
+    try:
+        container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.time is None or frame.time > high:
+                return None
+            if frame.time >= low:
+                return frame
+        return None
+    finally:
+        stream.codec_context.skip_frame = "DEFAULT"
+
+
+def _keyframe_spacing(container, stream, target: float) -> float | None:
+    """Seconds between the first two keyframes from `target` on (decoding only those two)."""
+    stream.codec_context.skip_frame = "NONKEY"
+    try:
+        container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+        times = []
+        for frame in container.decode(stream):
+            if frame.time is None:
+                return None
+            times.append(frame.time)
+            if len(times) == 2:
+                return times[1] - times[0]
+        return None
+    finally:
+        stream.codec_context.skip_frame = "DEFAULT"
+
+
+def _seek_sample(container, stream, targets: list[float], half_frame: float, take) -> None:
+    """Take one frame per target: keyframes when they are dense enough, else exact decoding."""
+    interval = targets[1] - targets[0] if len(targets) > 1 else math.inf
+    spacing = _keyframe_spacing(container, stream, targets[0]) if len(targets) > 1 else None
+    keyframes_ok = spacing is not None and spacing <= interval + 1e-6
+    decoder = None  # a full decoder (exact mode) and the time of its last frame
+    position: float | None = None
+    seek_helps = True
+    last_taken = -math.inf
+    for target in targets:
+        if keyframes_ok:
+            low = max(target - interval / 2 - 1e-6, last_taken + 1e-6)
+            key = _keyframe_in(container, stream, target, low, target + interval / 2 + 1e-6)
+            decoder = None  # the seek moved the demuxer
+            if key is not None:
+                take(key)
+                last_taken = key.time
+                continue
+        if decoder is None or (seek_helps and position is not None and target - position > SEEK_MIN_GAP_S):
+            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+            decoder = container.decode(stream)
+            after_seek = True
+        else:
+            after_seek = False
+        chosen = last_frame = None
+        for frame in decoder:
+            t = frame.time if frame.time is not None else (position or 0.0) + 2 * half_frame
+            if after_seek and position is not None and t <= position:
+                seek_helps = False  # keyframes are rarer than our samples: stop seeking
+            after_seek = False
+            position = t
+            last_frame = frame
+            if t >= target - half_frame and t > last_taken:
+                chosen = frame
+                break
+        if chosen is None:  # ran past the end (duration overstated): keep the last frame once
+            if last_frame is not None and (last_frame.time or 0.0) > last_taken:
+                take(last_frame)
+            break
+        take(chosen)
+        last_taken = position

@@ -1,0 +1,231 @@
+"""The profile: one versioned JSON document built from the stored per-frame facts of a gallery.
+
+`build_profile(result, settings)` (after a scan) and `profile_from_media(...)` (from any source of
+MediaFacts, e.g. a cache database for `galprof show`) run the aggregation stages:
+people (clusters, owner, demography) first, because the privacy rule needs the close people; then one
+streaming pass feeds the gallery summary, interests, objects, classes, privacy, places and the
+per-photo index. The document follows `galprof/schema/profile-v1.schema.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from galprof import __version__
+from galprof.analysis.interests import InterestCounter, Taxonomy
+from galprof.analysis.places import Geocoder, PlaceCounter
+from galprof.analysis.privacy import PrivacyJudge
+from galprof.config import Settings
+from galprof.facts import MediaFacts, ScanError
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
+
+
+def load_schema() -> dict:
+    """The JSON Schema of the document (package data)."""
+    import json
+
+    return json.loads(resources.files("galprof").joinpath("schema/profile-v1.schema.json").read_text("utf-8"))
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+def model_versions() -> dict[str, dict[str, Any]]:
+    """The packaged models the facts came from: file, sha256 prefix, precision, source package."""
+    try:
+        from galprof.vision.registry import load_manifest
+
+        manifest = load_manifest()
+    except (FileNotFoundError, KeyError, ValueError):
+        return {}
+    out = {}
+    for name, e in sorted(manifest.items()):
+        src = e.source or {}
+        out[name] = {
+            "role": e.role, "file": e.file, "sha256": e.sha256[:16], "precision": e.precision,
+            "source": f"{src.get('registry', '')}:{src.get('package', '')}=={src.get('version', '')}",
+        }
+    return out
+
+
+class _Summary:
+    """Gallery summary counters: kinds, formats, devices, date range, sizes."""
+
+    def __init__(self) -> None:
+        self.kinds: Counter = Counter()
+        self.formats: Counter = Counter()
+        self.devices: Counter = Counter()
+        self.frames = 0
+        self.bytes = 0
+        self.dates: list[str] = []
+        self.date_sources: Counter = Counter()
+        self.with_faces = 0
+        self.with_gps = 0
+
+    def add(self, m: MediaFacts, has_gps: bool) -> None:
+        self.kinds[m.kind] += 1
+        self.formats[m.format] += 1
+        self.frames += len(m.frames)
+        self.bytes += int(m.size)
+        make, model = (m.exif.make or "").strip(), (m.exif.model or "").strip()
+        if make or model:
+            # Models often repeat the make ("Canon" / "Canon EOS 5D"): keep it once.
+            device = model if make and model.lower().startswith(make.lower()) else f"{make} {model}".strip()
+            self.devices[device] += 1
+        if m.exif.taken_at:
+            self.date_sources[m.exif.taken_at_source or "unknown"] += 1
+            if m.exif.taken_at_source != "mtime":
+                self.dates.append(m.exif.taken_at)
+        if any(f.faces for f in m.frames):
+            self.with_faces += 1
+        self.with_gps += int(has_gps)
+
+    def section(self, root: str | None, paths: int, errors: int) -> dict[str, Any]:
+        dates = sorted(self.dates)
+        return {
+            "root": root,
+            "files": paths,
+            "analyzed": sum(self.kinds.values()),
+            "failed": errors,
+            "photos": self.kinds.get("photo", 0),
+            "videos": self.kinds.get("video", 0),
+            "frames": self.frames,
+            "bytes": self.bytes,
+            "with_faces": self.with_faces,
+            "with_gps": self.with_gps,
+            "date_range": {"first": dates[0] if dates else None, "last": dates[-1] if dates else None,
+                           "sources": dict(sorted(self.date_sources.items()))},
+            "formats": dict(sorted(self.formats.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "devices": [{"device": d, "media": n}
+                        for d, n in sorted(self.devices.items(), key=lambda kv: (-kv[1], kv[0]))],
+        }
+
+
+def _ocr_state(settings: Settings) -> tuple[bool, str | None]:
+    if not settings.ocr:
+        return False, "disabled by settings (--no-ocr)"
+    from galprof.analysis.ocr import unavailable_reason
+
+    reason = unavailable_reason()
+    return (False, f"disabled: {reason}") if reason else (True, None)
+
+
+def profile_from_media(
+    media: Callable[[], Iterable[MediaFacts]],
+    settings: Settings,
+    *,
+    store: Any = None,
+    root: str | None = None,
+    paths: int | None = None,
+    errors: Iterable[ScanError] = (),
+    notes: Iterable[ScanError] = (),
+    scan_stats: dict | None = None,
+    taxonomy: Taxonomy | None = None,
+    geocoder: Geocoder | None = None,
+) -> dict[str, Any]:
+    """The profile document of the media that `media()` yields (called twice: people, then the rest).
+
+    store: for the people stage's stable ids (get_state/set_state), or None. taxonomy and geocoder
+    can be passed in to share them between several profiles (each loads a table).
+    """
+    from galprof.analysis.people import analyze_people
+
+    t0 = time.perf_counter()
+    errors = list(errors)
+    people = analyze_people(media(), settings, store)
+    t1 = time.perf_counter()
+
+    taxonomy = taxonomy or Taxonomy.load()
+    interests = InterestCounter(taxonomy)
+    ocr_enabled, ocr_note = _ocr_state(settings)
+    judge = PrivacyJudge(settings, people.close_people, people.person_of_face, ocr_enabled, ocr_note)
+    places = PlaceCounter(geocoder)
+    summary = _Summary()
+    photos: list[dict[str, Any]] = []
+    persons_of_path: dict[str, set[int]] = {}
+    for (path, _frame, _face), pid in people.person_of_face.items():
+        persons_of_path.setdefault(path, set()).add(pid)
+    for m in media():
+        has_gps = places.add(m)
+        summary.add(m, has_gps)
+        cats = interests.add(m)
+        privacy = judge.judge(m)
+        persons = sorted(persons_of_path.get(m.path, ()))
+        photos.append({
+            "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
+            "categories": cats, "people": persons, "privacy": privacy.to_dict(), "place": None,
+        })
+    t2 = time.perf_counter()
+    resolved = places.resolve()
+    places_section = places.section()
+    for p in photos:
+        place = resolved.get(p["path"])
+        if place is not None:
+            p["place"] = place.to_dict()
+    t3 = time.perf_counter()
+
+    sections = people.sections()
+    scan_stats = _jsonable(scan_stats or {})
+    return {
+        "$schema": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "galprof", "version": __version__},
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "gallery": summary.section(root, paths if paths is not None else len(photos) + len(errors), len(errors)),
+        "interests": interests.section(),
+        "objects": interests.objects_section(),
+        "classes": interests.classes_section(),
+        "people": _jsonable(sections["people"]),
+        "owner": _jsonable(sections["owner"]),
+        "demography": _jsonable(sections["demography"]),
+        "places": places_section,
+        "privacy": judge.section(),
+        "photos": photos,
+        "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],
+        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes],
+        "settings": settings.to_dict(),
+        "models": model_versions(),
+        "timings": {
+            "scan": scan_stats.get("seconds", {}) if isinstance(scan_stats, dict) else {},
+            "profile": {"people": round(t1 - t0, 3), "aggregate": round(t2 - t1, 3),
+                        "places": round(t3 - t2, 3), "total": round(t3 - t0, 3)},
+        },
+        "scan": scan_stats,
+    }
+
+
+def build_profile(result: Any, settings: Settings) -> dict[str, Any]:
+    """The profile document of a finished scan (pipeline.ScanResult)."""
+    errors = list(getattr(result, "errors", []))
+    return profile_from_media(
+        result.iter_media, settings, store=result.store, root=getattr(result, "folder", None),
+        paths=len(result.paths), errors=errors, notes=getattr(result, "warnings", []),
+        scan_stats=getattr(result, "stats", None),
+    )
+
+
+def profile_from_store(store: Any, settings: Settings | None = None, root: str | None = None) -> dict[str, Any]:
+    """The profile document of everything in a cache database (`galprof show CACHE`)."""
+    settings = settings or Settings()
+
+    def media() -> Iterator[MediaFacts]:
+        return store.iter_media()
+
+    return profile_from_media(media, settings, store=store, root=root)

@@ -1,0 +1,161 @@
+"""The terminal view of a profile document (rich): interest bars, people and the demography histogram,
+the owner, places, the privacy summary and errors, close to what the paper's app showed.
+
+It reads only the document, so `galprof show PROFILE` renders a saved profile exactly as a scan does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+BAR_WIDTH = 20
+
+
+def _bar(fraction: float, width: int = BAR_WIDTH, style: str = "cyan") -> Text:
+    fraction = max(0.0, min(1.0, fraction))
+    full = round(fraction * width)
+    return Text("█" * full, style=style) + Text("·" * (width - full), style="grey35")
+
+
+def summary_panel(doc: dict[str, Any]) -> Panel:
+    g = doc["gallery"]
+    dr = g.get("date_range", {})
+    lines = [
+        f"[bold]{g.get('root') or 'gallery'}[/bold]",
+        (f"{g['photos']} photos, {g['videos']} videos ({g['frames']} frames analyzed), "
+         f"{g['failed']} failed, {g.get('with_faces', 0)} with faces, {g.get('with_gps', 0)} with GPS"),
+        f"taken {dr.get('first') or '?'} .. {dr.get('last') or '?'}",
+        "formats: " + (", ".join(f"{k} {v}" for k, v in g["formats"].items()) or "-"),
+        "devices: " + (", ".join(f"{d['device']} ({d['media']})" for d in g["devices"][:5]) or "-"),
+    ]
+    return Panel("\n".join(lines), title="galprof profile", border_style="blue")
+
+
+def interests_table(doc: dict[str, Any], limit: int = 14) -> Table:
+    table = Table(title="Interests", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("category", no_wrap=True, min_width=12, max_width=18)
+    table.add_column("share", justify="right", no_wrap=True, min_width=5)
+    table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
+    table.add_column("photos", justify="right", no_wrap=True, min_width=6)
+    table.add_column("evidence", overflow="ellipsis", max_width=48)
+    cats = doc["interests"]["categories"][:limit]
+    top = max((c["share"] for c in cats), default=0.0) or 1.0
+    for c in cats:
+        evidence = ", ".join(f"{e['label']} ({e['photos']})" for e in c["evidence"]["classes"][:3])
+        table.add_row(c["label"], f"{c['share'] * 100:.0f}%", _bar(c["share"] / top, BAR_WIDTH), str(c["photos"]),
+                      evidence)
+    if not cats:
+        table.add_row("(none found)", "", "", "", "")
+    return table
+
+
+def people_table(doc: dict[str, Any], limit: int = 10) -> Table:
+    table = Table(title="People", title_justify="left", show_edge=False, pad_edge=False)
+    for col in ("id", "photos", "days", "age", "gender", "close"):
+        table.add_column(col, justify="right" if col in ("id", "photos", "days", "age") else "left")
+    for p in doc["people"][:limit]:
+        age = p.get("age")
+        table.add_row(str(p["id"]), str(p.get("photos", "")), str(p.get("days_seen", "")),
+                      "" if age is None else f"{age:.0f}", p.get("gender") or "?", "yes" if p.get("close") else "")
+    if not doc["people"]:
+        table.add_row("-", "", "", "", "", "")
+    return table
+
+
+def demography_table(doc: dict[str, Any]) -> Table:
+    demo = doc["demography"]
+    table = Table(title="Demography (people per age range)", title_justify="left", show_edge=False,
+                  pad_edge=False)
+    table.add_column("age")
+    counts = demo.get("counts", {})
+    genders = list(counts)
+    peak = max((n for g in genders for n in counts[g].values()), default=0) or 1
+    for g in genders:
+        table.add_column(g)
+    for age in demo.get("age_ranges", []):
+        cells = []
+        for g in genders:
+            n = counts[g].get(age, 0)
+            style = "magenta" if g == "female" else "green"
+            cells.append(_bar(n / peak, 12, style) + Text(f" {n}"))
+        table.add_row(age, *cells)
+    return table
+
+
+def owner_text(doc: dict[str, Any]) -> Text:
+    o = doc["owner"]
+    if o.get("person_id") is None:
+        return Text(f"Owner: {o.get('message') or o.get('status')}", style="yellow")
+    age = o.get("age")
+    return Text(f"Owner: person {o['person_id']}, {o.get('gender') or '?'}, "
+                f"age {'?' if age is None else f'{age:.0f}'} (confidence {o.get('confidence')})", style="bold")
+
+
+def places_table(doc: dict[str, Any], limit: int = 8) -> Table:
+    pl = doc["places"]
+    home = pl.get("home")
+    title = "Places" + (f" - home: {home['city']}, {home['country']} ({home['days']} photo-days)" if home else "")
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for col in ("city", "region", "country", "photos", "days"):
+        table.add_column(col, justify="right" if col in ("photos", "days") else "left")
+    for c in pl["cities"][:limit]:
+        table.add_row(c["city"], c.get("admin1", ""), c["country"], str(c["photos"]), str(c["days"]))
+    if not pl["cities"]:
+        table.add_row("(no GPS tags)", "", "", "", "")
+    return table
+
+
+def privacy_text(doc: dict[str, Any]) -> Text:
+    pr = doc["privacy"]
+    counts = pr["counts"]
+    total = counts["public"] + counts["private"]
+    text = Text("Privacy: ", style="bold")
+    text += Text(f"{counts['private']} private", style="red") + Text(f" / {counts['public']} public")
+    if total:
+        text += Text(f" ({counts['private'] / total * 100:.0f}% private)")
+    if pr["by_rule"]:
+        text += Text("  by rule: " + ", ".join(f"{k} {v}" for k, v in pr["by_rule"].items()))
+    ocr = pr["rules"]["ocr"]
+    if not ocr["enabled"]:
+        text += Text(f"\nOCR rule {ocr.get('note') or 'disabled'}", style="yellow")
+    return text
+
+
+def errors_text(doc: dict[str, Any], limit: int = 10) -> Text | None:
+    errors = doc["errors"]
+    if not errors:
+        return None
+    text = Text(f"{len(errors)} file(s) failed:\n", style="red")
+    for e in errors[:limit]:
+        text += Text(f"  {e['path']}: {e['stage']}: {e['reason']}\n")
+    if len(errors) > limit:
+        text += Text(f"  ... and {len(errors) - limit} more\n")
+    return text
+
+
+def render(doc: dict[str, Any], console: Console | None = None) -> None:
+    """Print the terminal view of a profile document (to stdout unless a console is given)."""
+    console = console or Console()
+    parts: list[Any] = [summary_panel(doc), interests_table(doc), Text(""), people_table(doc), Text(""),
+                        demography_table(doc), owner_text(doc), Text(""), places_table(doc), Text(""),
+                        privacy_text(doc)]
+    err = errors_text(doc)
+    if err is not None:
+        parts.append(err)
+    console.print(Group(*parts))
+
+
+def photos_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """The photos behind a category or a person (`galprof photos --format table`)."""
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for col in ("path", "taken", "privacy", "categories"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["path"], (r.get("taken_at") or "")[:10], r["privacy"]["status"],
+                      ", ".join(sorted(r.get("categories", {}))))
+    return table

@@ -1,0 +1,249 @@
+"""The SQLite results cache: one row per analyzed file, so a re-scan only analyzes what changed.
+
+A row is valid for a file while its path, size, mtime and `signature` (the model versions and the
+settings that change what models see) are unchanged. The database runs in WAL mode and every write
+is a short transaction, so a scan killed at any moment (Ctrl-C, kill -9, power loss) leaves a
+consistent cache that lost at most the rows not yet committed.
+
+A MediaFacts row is serialized as a small JSON header plus the raw bytes of its numpy arrays
+(float32 face embeddings and keypoints; the 1280-d photo embedding as float16, which halves the size
+and changes cosine similarities by < 1e-3). `get_state` / `set_state` keep small JSON documents for
+later stages (e.g. stable person ids between runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+
+from galprof.facts import (
+    Box,
+    ClassScore,
+    ExifFacts,
+    Face,
+    FrameFacts,
+    MediaFacts,
+    ObjectDetection,
+)
+
+SCHEMA_VERSION = 1
+_HEADER = struct.Struct("<4sI")  # magic, JSON header length
+_MAGIC = b"GPF1"
+
+
+def default_cache_path() -> Path:
+    """$XDG_CACHE_HOME/galprof/cache.sqlite (~/.cache/galprof/cache.sqlite when unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "galprof" / "cache.sqlite"
+
+
+class Store:
+    """The cache database. Use as a context manager or call close()."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: never corrupt, fast commits
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._create()
+
+    def _create(self) -> None:
+        with self._transaction():
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is not None and int(row[0]) != SCHEMA_VERSION:
+                # an older layout: its rows cannot be read, so they are simply re-analyzed
+                self.conn.execute("DROP TABLE IF EXISTS media")
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS media ("
+                " path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime REAL NOT NULL,"
+                " signature TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL, scanned_at REAL NOT NULL)"
+            )
+            self.conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def _transaction(self):
+        return _Transaction(self.conn)
+
+    # --- media rows -------------------------------------------------------------------------------
+    def is_fresh(self, path: str, size: int, mtime: float, signature: str) -> bool:
+        """True when `path` has a row for this exact size, mtime and analysis signature."""
+        row = self.conn.execute("SELECT size, mtime, signature FROM media WHERE path = ?", (path,)).fetchone()
+        return row is not None and row[0] == size and row[1] == mtime and row[2] == signature
+
+    def fresh_index(self, signature: str) -> dict[str, tuple[int, float]]:
+        """path -> (size, mtime) for every row made with `signature` (one query for a whole re-scan)."""
+        rows = self.conn.execute("SELECT path, size, mtime FROM media WHERE signature = ?", (signature,))
+        return {path: (size, mtime) for path, size, mtime in rows}
+
+    def put(self, media: MediaFacts, signature: str) -> None:
+        """Insert or replace the row of one analyzed file, committed at once."""
+        blob = encode_media(media)
+        with self._transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO media (path, size, mtime, signature, kind, data, scanned_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (media.path, media.size, media.mtime, signature, media.kind, blob, time.time()),
+            )
+
+    def get(self, path: str) -> MediaFacts | None:
+        row = self.conn.execute("SELECT data FROM media WHERE path = ?", (path,)).fetchone()
+        return decode_media(row[0]) if row else None
+
+    def paths(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT path FROM media ORDER BY path")]
+
+    def iter_media(self, paths: Iterable[str] | None = None) -> Iterator[MediaFacts]:
+        """Every stored file (sorted by path), or just `paths` (in their order, skipping absent ones).
+        Rows are read one at a time, so memory does not grow with the gallery."""
+        if paths is None:
+            cursor = self.conn.execute("SELECT data FROM media ORDER BY path")
+            for (blob,) in cursor:
+                yield decode_media(blob)
+            return
+        for path in paths:
+            media = self.get(path)
+            if media is not None:
+                yield media
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM media").fetchone()[0])
+
+    def remove(self, paths: Iterable[str]) -> int:
+        """Delete the rows of these paths; returns how many were deleted."""
+        paths = list(paths)
+        with self._transaction():
+            before = self.conn.total_changes
+            self.conn.executemany("DELETE FROM media WHERE path = ?", [(p,) for p in paths])
+            return self.conn.total_changes - before
+
+    def paths_under(self, folder: str) -> list[str]:
+        """Stored paths inside `folder` (absolute, no trailing slash)."""
+        prefix = folder.rstrip(os.sep) + os.sep
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.conn.execute("SELECT path FROM media WHERE path LIKE ? ESCAPE '\\'", (escaped + "%",))
+        return [r[0] for r in rows if r[0].startswith(prefix)]
+
+    # --- small JSON state ---------------------------------------------------------------------------
+    def get_state(self, key: str) -> dict | None:
+        row = self.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_state(self, key: str, value: dict) -> None:
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, json.dumps(value)))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+# --- serialization ------------------------------------------------------------------------------------
+
+def encode_media(media: MediaFacts) -> bytes:
+    """MediaFacts -> bytes: JSON header (arrays replaced by [offset, dtype, shape]) + array bytes."""
+    chunks: list[bytes] = []
+    offset = 0
+
+    def array(value: np.ndarray | None, dtype: str) -> list | None:
+        nonlocal offset
+        if value is None:
+            return None
+        data = np.ascontiguousarray(value, dtype=dtype)
+        raw = data.tobytes()
+        chunks.append(raw)
+        ref = [offset, dtype, list(data.shape)]
+        offset += len(raw)
+        return ref
+
+    frames = []
+    for frame in media.frames:
+        frames.append({
+            "width": frame.width, "height": frame.height, "timestamp": frame.timestamp, "text": frame.text,
+            "objects": [[o.label, o.score, _box(o.box)] for o in frame.objects],
+            "classes": [[c.label, c.score] for c in frame.classes],
+            "embedding": array(frame.embedding, "float16"),
+            "faces": [{
+                "box": _box(f.box), "score": f.score, "keypoints": array(f.keypoints, "float32"),
+                "embedding": array(f.embedding, "float32"), "age": f.age,
+                "female_probability": f.female_probability,
+            } for f in frame.faces],
+        })
+    header = {
+        "path": media.path, "kind": media.kind, "format": media.format, "size": media.size,
+        "mtime": media.mtime, "exif": asdict(media.exif), "duration": media.duration, "fps": media.fps,
+        "frames": frames,
+    }
+    head = json.dumps(header, separators=(",", ":"), default=_json_default).encode("utf-8")
+    return _HEADER.pack(_MAGIC, len(head)) + head + b"".join(chunks)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _box(box: Box) -> list[float]:
+    return [float(box.x1), float(box.y1), float(box.x2), float(box.y2)]
+
+
+def decode_media(blob: bytes) -> MediaFacts:
+    magic, length = _HEADER.unpack_from(blob, 0)
+    if magic != _MAGIC:
+        raise ValueError("not a galprof cache row")
+    start = _HEADER.size
+    header = json.loads(blob[start:start + length].decode("utf-8"))
+    body = memoryview(blob)[start + length:]
+
+    def array(ref: list | None) -> np.ndarray | None:
+        if ref is None:
+            return None
+        offset, dtype, shape = ref
+        count = int(np.prod(shape)) if shape else 1
+        data = np.frombuffer(body, dtype=dtype, count=count, offset=offset).reshape(shape)
+        return data.astype(np.float32)  # a writable float32 copy
+
+    frames = []
+    for fr in header["frames"]:
+        frames.append(FrameFacts(
+            width=fr["width"], height=fr["height"], timestamp=fr["timestamp"], text=fr["text"],
+            objects=[ObjectDetection(label, score, Box(*box)) for label, score, box in fr["objects"]],
+            classes=[ClassScore(label, score) for label, score in fr["classes"]],
+            embedding=array(fr["embedding"]),
+            faces=[Face(box=Box(*f["box"]), score=f["score"], keypoints=array(f["keypoints"]),
+                        embedding=array(f["embedding"]), age=f["age"],
+                        female_probability=f["female_probability"]) for f in fr["faces"]],
+        ))
+    return MediaFacts(path=header["path"], kind=header["kind"], format=header["format"], size=header["size"],
+                      mtime=header["mtime"], exif=ExifFacts(**header["exif"]), frames=frames,
+                      duration=header["duration"], fps=header["fps"])

@@ -1,0 +1,121 @@
+"""All models on one frame: faces, objects, classifier top classes + photo embedding, optional OCR.
+
+`FrameAnalyzer` only chains the model classes (each owns its session and pre/post-processing); a scan
+worker builds one at start-up and reuses it for every frame. `model_versions()` names the model files
+the results depend on (manifest sha256 prefixes), so the cache can invalidate rows made by other models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from galprof.config import Settings
+from galprof.facts import FrameFacts
+from galprof.vision.registry import load_manifest
+
+OBJECT_MIN_SCORE = 0.3  # NanoDet scores per class are weak; later stages apply per-class thresholds
+CLASS_TOP_K = 10
+# Bumped whenever decoding or video sampling changes which pixels the models see (invalidates caches).
+INGEST_VERSION = 2
+
+
+def model_versions() -> dict[str, str]:
+    """{manifest name: sha256 prefix} of every packaged model (any rebuild changes the cache key)."""
+    return {name: entry.sha256[:12] for name, entry in sorted(load_manifest().items())}
+
+
+def analysis_signature(settings: Settings) -> str:
+    """A short key of everything that changes per-frame results: model files and the settings the
+    frames or models depend on. Stored with each cached row."""
+    relevant = {
+        "models": model_versions(),
+        "max_side": settings.max_side, "video_fps": settings.video_fps,
+        "video_max_frames": settings.video_max_frames, "face_score": settings.face_score,
+        "face_detector": settings.face_detector, "classifier": _classifier_identity(settings),
+        "ocr": _ocr_functions(settings) is not None, "ingest": INGEST_VERSION,
+    }
+    text = repr(sorted(relevant.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _classifier_identity(settings: Settings) -> str:
+    """The packaged tier, or the user model's file hash and normalisation."""
+    if not settings.classifier_model:
+        return settings.classifier_tier
+    from galprof.vision.registry import file_sha256
+
+    return (f"{file_sha256(Path(settings.classifier_model))[:12]}:{settings.classifier_mean}:"
+            f"{settings.classifier_std}")
+
+
+def _ocr_functions(settings: Settings) -> tuple[Callable, Callable] | None:
+    """(needs_ocr, read_text) from galprof.analysis.ocr when OCR is on and available, else None."""
+    if not settings.ocr:
+        return None
+    try:
+        module = importlib.import_module("galprof.analysis.ocr")
+    except ImportError:
+        return None
+    needs = getattr(module, "needs_ocr", None)
+    read = getattr(module, "read_text", None) or getattr(module, "ocr_text", None)
+    if not callable(needs) or not callable(read):
+        return None
+    available = getattr(module, "ocr_available", None)
+    if callable(available) and not available():
+        return None
+    return needs, read
+
+
+class FrameAnalyzer:
+    """Loads every model once; `.analyze(rgb)` runs them all on one upright RGB frame.
+
+    threads: onnxruntime intra-op threads per model (the scan sets workers x threads = cores);
+    default Settings.resolved_threads().
+    """
+
+    def __init__(self, settings: Settings | None = None, threads: int | None = None):
+        from galprof.vision.classifier import PhotoClassifier
+        from galprof.vision.faces import FacePipeline
+        from galprof.vision.nanodet import ObjectDetector
+
+        self.settings = settings or Settings()
+        threads = threads or self.settings.resolved_threads()
+        self.faces = FacePipeline(threads=threads, min_score=self.settings.face_score,
+                                  detector_variant=self.settings.face_detector)
+        self.objects = ObjectDetector(threads=threads)
+        self.classifier = PhotoClassifier(threads=threads, tier=self.settings.classifier_tier,
+                                          model_path=self.settings.classifier_model,
+                                          labels_path=self.settings.classifier_labels,
+                                          mean=self.settings.classifier_mean, std=self.settings.classifier_std)
+        self.ocr = _ocr_functions(self.settings)
+        self.seconds: dict[str, float] = {"faces": 0.0, "objects": 0.0, "classifier": 0.0, "ocr": 0.0}
+
+    def analyze(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameFacts:
+        """FrameFacts of an (H, W, 3) uint8 RGB frame (coordinates in its pixels)."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an HxWx3 uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
+        t0 = time.perf_counter()
+        faces = self.faces.run(rgb)
+        t1 = time.perf_counter()
+        objects = self.objects.detect(rgb, min_score=OBJECT_MIN_SCORE)
+        t2 = time.perf_counter()
+        classes, embedding = self.classifier.classify(rgb, top_k=CLASS_TOP_K)
+        t3 = time.perf_counter()
+        facts = FrameFacts(width=int(rgb.shape[1]), height=int(rgb.shape[0]), timestamp=timestamp,
+                           objects=objects, classes=classes, faces=faces,
+                           embedding=None if embedding is None else np.asarray(embedding, np.float32).reshape(-1))
+        if self.ocr is not None:
+            needs, read = self.ocr
+            if needs(facts):
+                facts.text = read(rgb)
+        t4 = time.perf_counter()
+        for name, seconds in (("faces", t1 - t0), ("objects", t2 - t1), ("classifier", t3 - t2),
+                              ("ocr", t4 - t3)):
+            self.seconds[name] += seconds
+        return facts

@@ -1,0 +1,154 @@
+"""Whole-photo classification and embedding: EfficientNet-Lite (ImageNet-1k) or a user's own model.
+
+The packaged models (tier "lite0", fast; "lite2", accurate) have two outputs: the softmax over
+the 1000 ImageNet classes and the 1280-d pooled feature vector, which serves as a photo
+embedding. A user may pass any image classifier ONNX (e.g. a Places365 scene model) with its
+labels file: the input size and layout (NCHW or NHWC) are read from the session, the
+normalisation is given to the constructor, and the labels count must match the class output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from galprof.facts import ClassScore
+from galprof.vision.onnx_model import OnnxModel, read_labels
+from galprof.vision.registry import load_manifest
+
+TIERS = ("lite0", "lite2")
+
+
+def _per_channel(value: float | Sequence[float], name: str) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float32).reshape(-1)
+    if array.size == 1:
+        array = np.repeat(array, 3)
+    if array.size != 3:
+        raise ValueError(f"{name} must be one number or three (one per channel), got {value!r}")
+    return array
+
+
+class PhotoClassifier:
+    """Classifies a photo and returns its embedding.
+
+    tier: "lite0" (default) or "lite2" picks the packaged model; precision "int8" or "fp32"
+    (lite2 ships only as int8). model_path + labels_path replace the packaged model; then
+    mean/std (in the model's channel order, on 0-255 pixel values), color ("RGB"/"BGR"),
+    crop_fraction (centre crop of the shorter side before resizing; 1.0 = whole photo, squashed)
+    and apply_softmax (None: detect whether the output already is a probability vector)
+    describe the model. For the packaged models they come from the manifest.
+    """
+
+    def __init__(self, threads: int = 1, tier: str = "lite0", model_path: str | Path | None = None,
+                 labels_path: str | Path | None = None, precision: str = "int8",
+                 mean: float | Sequence[float] = 127.0, std: float | Sequence[float] = 128.0,
+                 color: str = "RGB", crop_fraction: float = 0.875, apply_softmax: bool | None = None):
+        if precision not in ("int8", "fp32"):
+            raise ValueError(f"precision must be 'int8' or 'fp32', not {precision!r}")
+        if model_path is None:
+            if tier not in TIERS:
+                raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+            manifest = load_manifest()
+            name = f"efficientnet_{tier}" + ("_fp32" if precision == "fp32" else "")
+            if name not in manifest:
+                raise ValueError(f"no packaged {precision} model for tier {tier!r} (model {name!r} "
+                                 f"is not in the manifest)")
+            entry = manifest[name]
+            model_path = entry.path()
+            labels_path = labels_path or entry.labels_path()
+            normalize = entry.input.get("normalize", {})
+            mean, std = normalize.get("mean", mean), normalize.get("std", std)
+            color = entry.input.get("color", color)
+            crop_fraction = float(entry.extra.get("crop_fraction", crop_fraction))
+            apply_softmax = False
+        if labels_path is None:
+            raise ValueError("a custom classifier model needs its labels file (labels_path)")
+        if color.upper() not in ("RGB", "BGR"):
+            raise ValueError(f"color must be 'RGB' or 'BGR', not {color!r}")
+        if not 0.0 < crop_fraction <= 1.0:
+            raise ValueError(f"crop_fraction must be in (0, 1], not {crop_fraction}")
+        self.model = OnnxModel(model_path, threads=threads)
+        self.labels = read_labels(labels_path)
+        self.mean = _per_channel(mean, "mean")
+        self.std = _per_channel(std, "std")
+        self.bgr = color.upper() == "BGR"
+        self.crop_fraction = crop_fraction
+        self.apply_softmax = apply_softmax
+        self.layout, self.height, self.width = self._input_geometry()
+        self.class_output, self.embedding_output = self._find_outputs(Path(labels_path))
+
+    def _input_geometry(self) -> tuple[str, int, int]:
+        """Layout and size from the session's input shape ([1,3,H,W] or [1,H,W,3])."""
+        shape = self.model.input_shape
+        if len(shape) != 4:
+            raise ValueError(f"{self.model.path}: expected a 4-d image input, got shape {shape}")
+        if shape[1] == 3:
+            layout, h, w = "NCHW", shape[2], shape[3]
+        elif shape[3] == 3:
+            layout, h, w = "NHWC", shape[1], shape[2]
+        else:
+            raise ValueError(f"{self.model.path}: cannot tell the channel axis of input shape {shape}")
+        if not isinstance(h, int) or not isinstance(w, int) or h <= 0 or w <= 0:
+            raise ValueError(f"{self.model.path}: the input size must be fixed in the model, got {shape}")
+        return layout, h, w
+
+    def _find_outputs(self, labels_path: Path) -> tuple[int, int | None]:
+        """The output with one value per label is the class output; another 2-d output of a
+        different width (if any) is the embedding."""
+        outputs = self.model.session.get_outputs()
+        n = len(self.labels)
+        class_index = next((i for i, o in enumerate(outputs) if o.shape and o.shape[-1] == n), None)
+        if class_index is None:
+            sizes = ", ".join(f"{o.name} {o.shape}" for o in outputs)
+            raise ValueError(f"labels file {labels_path} has {n} labels but no output of {self.model.path} "
+                             f"has {n} values (outputs: {sizes})")
+        embedding_index = next((i for i, o in enumerate(outputs)
+                                if i != class_index and len(o.shape) == 2 and o.shape[-1] != n), None)
+        return class_index, embedding_index
+
+    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+        """Centre crop, resize to the model's input, normalise, lay out as the model wants."""
+        if rgb.ndim != 3 or rgb.shape[2] < 3:
+            raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
+        h, w = rgb.shape[:2]
+        side = max(1, round(min(h, w) * self.crop_fraction))
+        if self.crop_fraction < 1.0:
+            y, x = (h - side) // 2, (w - side) // 2
+            rgb = rgb[y:y + side, x:x + side]
+        image = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize((self.width, self.height),
+                                                                           Image.BILINEAR)
+        pixels = np.asarray(image, dtype=np.float32)
+        if self.bgr:
+            pixels = pixels[..., ::-1]
+        tensor = (pixels - self.mean) / self.std
+        if self.layout == "NCHW":
+            tensor = tensor.transpose(2, 0, 1)
+        return np.ascontiguousarray(tensor[None], dtype=np.float32)
+
+    def _run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        outputs = self.model.run(self.preprocess(rgb))
+        values = outputs[self.class_output].reshape(-1).astype(np.float32)
+        softmax = self.apply_softmax
+        if softmax is None:  # a user model: probabilities already, or logits?
+            softmax = not (values.min() >= 0.0 and abs(float(values.sum()) - 1.0) < 1e-3)
+        if softmax:
+            values = np.exp(values - values.max())
+            values /= values.sum()
+        embedding = None
+        if self.embedding_output is not None:
+            embedding = outputs[self.embedding_output].reshape(-1).astype(np.float32)
+        return values, embedding
+
+    def scores(self, rgb: np.ndarray) -> np.ndarray:
+        """The full probability vector (one value per label) for an RGB uint8 HxWx3 photo."""
+        return self._run(rgb)[0]
+
+    def classify(self, rgb: np.ndarray, top_k: int = 10) -> tuple[list[ClassScore], np.ndarray | None]:
+        """Top-k classes, best first, and the photo embedding (None when the model has no
+        embedding output, as with a user's single-output model)."""
+        probabilities, embedding = self._run(rgb)
+        top = np.argsort(-probabilities, kind="stable")[:top_k]
+        return [ClassScore(label=self.labels[i], score=float(probabilities[i])) for i in top], embedding

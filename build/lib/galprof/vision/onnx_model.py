@@ -1,0 +1,45 @@
+"""The one place that opens ONNX Runtime sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+
+class OnnxModel:
+    """An ONNX Runtime session on the CPU with its input name and shape read from the model.
+
+    Subclasses add their own preprocess/postprocess beside the session they feed.
+    `threads` is onnxruntime's intra-op thread count; the scan sets it so that
+    workers x threads = cores.
+    """
+
+    def __init__(self, path: str | Path, threads: int = 1):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"model file not found: {self.path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        # Idle worker threads would otherwise spin between runs, stealing CPU from the other workers.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(
+            str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        model_input = self.session.get_inputs()[0]
+        self.input_name: str = model_input.name
+        self.input_shape: list = list(model_input.shape)
+        self.output_names: list[str] = [o.name for o in self.session.get_outputs()]
+
+    def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {self.input_name: tensor})
+
+
+def read_labels(path: str | Path) -> list[str]:
+    """A labels file: one label per line, in output order."""
+    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
