@@ -50,6 +50,18 @@ def test_anchor_counts_and_order():
     assert np.allclose(back[:512] * 128 / 256, short[:512])  # same layout, twice the stride
 
 
+def test_anchors_of_a_non_square_input():
+    """A free-size input of H x W: rows of W / stride anchors, H / stride rows, same stride as square."""
+    full = generate_anchors(FULL, height=128, width=256)
+    assert full.shape == (32 * 64, 2)
+    assert np.allclose(full[0], [2, 2]) and np.allclose(full[63], [254, 2]) and np.allclose(full[64], [2, 6])
+    assert np.allclose(full[-1], [254, 126])
+    short = generate_anchors(SHORT, height=96, width=160)
+    assert short.shape == (12 * 20 * 2 + 6 * 10 * 6, 2)
+    assert np.allclose(short[0], [4, 4]) and np.allclose(short[-1], [152, 88])
+    assert np.allclose(generate_anchors(FULL, 192, 192), generate_anchors(FULL))
+
+
 def test_decode_box_and_keypoints_relative_to_anchor():
     anchors = generate_anchors(SHORT)
     raw = np.zeros((896, 16), np.float32)
@@ -100,6 +112,32 @@ def test_window_plan_is_a_few_runs(detectors):
             assert windows[0] == (0, 0, *size) and len(windows) <= 1 + detector.max_tiles
 
 
+def test_free_size_pass_plan(detectors):
+    """The converted MediaPipe models take any input size: one whole-image pass, and for large photos
+    one finer pass reaching min_face pixels that costs at most max_tiles square inputs."""
+    assert detectors["full"].free_size and detectors["short"].free_size and not detectors["back"].free_size
+    full = detectors["full"]
+    assert full.scales(240, 240) == [192 / 240]
+    whole, fine = full.scales(1024, 768)
+    assert whole == 192 / 1024 and fine == pytest.approx(full.min_face_input / full.min_face)
+    whole, fine = full.scales(4000, 3000)
+    assert 4000 * 3000 * fine ** 2 <= full.max_tiles * 192 ** 2 * 1.0001 and fine > 1.25 * whole
+
+
+def test_free_size_input_is_tight_and_maps_back(detectors):
+    """A fine-pass input: the photo at that scale padded only to the next multiple of 32, centred."""
+    detector = detectors["full"]
+    image = Image.fromarray(np.full((768, 1024, 3), 200, np.uint8))
+    tensor, mapping, resized = detector.scaled_input(image, 0.3)
+    assert resized.size == (307, 230) and tensor.shape == (1, 256, 320, 3)
+    pad_x, pad_y = (320 - 307) // 2, (256 - 230) // 2
+    assert np.allclose(tensor[0, pad_y:pad_y + 230, pad_x:pad_x + 307], 200 / 127.5 - 1)
+    assert np.allclose(tensor[0, :pad_y], -1) and np.allclose(tensor[0, :, :pad_x], -1)
+    assert mapping.ox == pytest.approx(-pad_x * 1024 / 307) and mapping.sx == pytest.approx(307 / 1024)
+    square, _, _ = detector.scaled_input(image, 192 / 1024, square=True)
+    assert square.shape == (1, 192, 192, 3)
+
+
 # -- model files ---------------------------------------------------------------------------------
 
 def test_user_model_path_and_missing_file(tmp_path):
@@ -116,8 +154,21 @@ def test_user_model_path_and_missing_file(tmp_path):
 def test_user_model_of_the_wrong_size_is_refused(tmp_path):
     copy = tmp_path / "full.onnx"
     shutil.copyfile(model_path("blazeface_full"), copy)
-    with pytest.raises(ValueError, match="192 px"):
+    with pytest.raises(ValueError, match="anchors"):
         FaceDetector("short", model_path=copy)
+
+
+def test_pillow_image_gives_the_same_faces(shared_data, detectors):
+    image = rgb(lfw_sample(shared_data, per_person=1, limit=1)[0])
+    from_array = detectors["full"].detect(image)
+    from_pillow = detectors["full"].detect(Image.fromarray(image).convert("L").convert("RGB"))
+    assert len(from_array) >= 1 and len(from_pillow) >= 1
+    same = detectors["full"].detect(Image.fromarray(image))
+    assert len(same) == len(from_array)
+    for a, b in zip(same, from_array, strict=True):  # equal but for float noise between sessions
+        assert abs(a.score - b.score) < 1e-4 and np.allclose(a.keypoints, b.keypoints, atol=1e-2)
+    with pytest.raises(ValueError, match="RGB image"):
+        detectors["full"].detect(image[..., 0])
 
 
 def test_blank_image_has_no_face(detectors):
@@ -246,7 +297,9 @@ def test_input_pixels_map_back_to_image_pixels(detectors):
     detector = detectors["full"]
     whole, *tiles = detector.windows(width, height)
     assert tiles
-    inputs = [detector.preprocess(image, whole), *detector._tile_inputs(image, tiles)]
+    inputs = [detector.preprocess(image, whole), *detector._tile_inputs(image, tiles),
+              *(detector.scaled_input(image, scale)[:2] for scale in detector.scales(width, height)),
+              detector.scaled_input(image, 0.1)[:2]]
     for tensor, mapping in inputs:
         pixels = (tensor[0] + 1.0) * 127.5
         for u, v in ((60, 70), (150, 120)):
@@ -254,3 +307,27 @@ def test_input_pixels_map_back_to_image_pixels(detectors):
             if 0 <= x < width and 0 <= y < height:
                 assert abs(pixels[v, u, 0] - ramp[int(y), int(x), 0]) < 3
                 assert abs(pixels[v, u, 1] - ramp[int(y), int(x), 1]) < 3
+
+
+def test_repeated_input_shapes_get_their_own_session(shared_data):
+    """A shape met three times runs on a session fixed to it (faster), with the same detections."""
+    detector = FaceDetector("full")
+    image = rgb(lfw_sample(shared_data, per_person=1, limit=1)[0])
+    first = detector.detect(image)
+    assert not detector._shape_models
+    for _ in range(2):
+        detector.detect(image)
+    assert (192, 192) in detector._shape_models
+    again = detector.detect(image)
+    assert len(again) == len(first) >= 1
+    for a, b in zip(first, again, strict=True):
+        assert abs(a.score - b.score) < 1e-3 and abs(a.box.x1 - b.box.x1) < 0.5 and abs(a.box.y2 - b.box.y2) < 0.5
+    for _ in range(3):
+        detector.detect(np.zeros((100, 300, 3), np.uint8))
+    # the zoomed-out retry's input (120 x 40 px on 128 x 64) is too small to be worth a session
+    assert (64, 128) not in detector._shape_models and len(detector._shape_models) == 1
+    detector.max_shape_sessions = 1
+    for _ in range(3):
+        detector.detect(np.zeros((1024, 768, 3), np.uint8))
+    # the fine pass came three times, but at the cap it keeps using the free-size session
+    assert detector._shapes_seen[(384, 288)] == 3 and (384, 288) not in detector._shape_models

@@ -3,6 +3,7 @@ and a user-supplied model + labels file."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 from pathlib import Path
 
@@ -66,6 +67,27 @@ def test_packaged_model_outputs(lite0: PhotoClassifier):
     assert scores.shape == (1000,) and abs(float(scores.sum()) - 1.0) < 1e-3
     assert len(lite0.labels) == 1000 and lite0.labels[0] == "tench"
     assert (lite0.layout, lite0.height, lite0.width) == ("NCHW", 224, 224)
+
+
+def test_preprocess_matches_the_float_reference(lite0: PhotoClassifier):
+    """The fused preprocessing (uint8 crop and resize, one subtraction into the tensor's layout, one
+    multiplication) equals (pixels - mean) / std in every colour order and layout."""
+    rgb = np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    side = round(300 * lite0.crop_fraction)
+    y, x = (300 - side) // 2, (400 - side) // 2
+    crop = Image.fromarray(np.ascontiguousarray(rgb[y:y + side, x:x + side]))
+    pixels = np.asarray(crop.resize((lite0.width, lite0.height), Image.BILINEAR), dtype=np.float32)
+    for layout, bgr in [("NCHW", False), ("NCHW", True), ("NHWC", False), ("NHWC", True)]:
+        variant = copy.copy(lite0)
+        variant.layout, variant.bgr = layout, bgr
+        variant.mean = np.array([120.0, 110.0, 100.0], np.float32)
+        variant.std = np.array([60.0, 64.0, 70.0], np.float32)
+        reference = ((pixels[..., ::-1] if bgr else pixels) - variant.mean) / variant.std
+        if layout == "NCHW":
+            reference = reference.transpose(2, 0, 1)
+        tensor = variant.preprocess(rgb)
+        assert tensor.dtype == np.float32 and tensor.flags.c_contiguous
+        np.testing.assert_allclose(tensor, reference[None], atol=1e-5, err_msg=f"{layout} bgr={bgr}")
 
 
 def test_lite0_imagenet_accuracy(lite0: PhotoClassifier, imagenet):

@@ -59,8 +59,11 @@ def test_generated_orientations(tmp_path):
 
 
 def test_phone_photos_use_draft_scaling(shared_data):
+    # 12 MP (4032 x 3024) decodes at 1/4 (1008 px, >= 90 % of max_side) and is enlarged to 1024;
+    # 8 MP (3264 x 2448) would give 816 px at 1/4, too small for the face tiles, so it stays at 1/2
     for name, scale in [("Oppo R7 Plus.jpg", 0.25), ("Apple iPhone 6.jpg", 0.5),
-                        ("Samsung SM-N900A (Galaxy Note 3).jpg", 0.25)]:
+                        ("Samsung SM-N900A (Galaxy Note 3).jpg", 0.25), ("Issue 525.jpg", 0.25),
+                        ("Samsung SM-G935L (Galaxy S7 Edge).jpg", 0.25)]:
         decoded = decode_image(str(shared_data / "phones" / name), max_side=1024)
         assert decoded.draft_scale == pytest.approx(scale, abs=0.01), name
         assert max(decoded.width, decoded.height) == 1024
@@ -68,6 +71,20 @@ def test_phone_photos_use_draft_scaling(shared_data):
     assert rotated.orientation == 6
     assert (rotated.width, rotated.height) == (768, 1024)  # stored landscape, shown portrait
     assert (rotated.original_width, rotated.original_height) == (2448, 3264)
+
+
+@pytest.mark.parametrize(("size", "scale"), [((4000, 3000), 0.25), ((3264, 2448), 0.5), ((3648, 2736), 0.5),
+                                             ((8000, 6000), 0.125), ((1200, 900), 1.0)])
+def test_draft_goes_down_to_90_percent_and_the_frame_keeps_its_size(tmp_path, size, scale):
+    """The coarsest DCT scale whose result is >= 90 % of max_side, then exactly the frame size of a
+    full decode: the models (the face tiles above all) see the same geometry as before."""
+    width, height = size
+    path = str(tmp_path / "big.jpg")
+    Image.fromarray(gradient(64, 48)).resize(size, Image.Resampling.NEAREST).save(path, quality=80)
+    decoded = decode_image(path, max_side=1024)
+    assert decoded.draft_scale == scale
+    assert (decoded.width, decoded.height) == target_size(width, height, 1024)
+    assert _quadrant_colours(decoded.rgb) == _quadrant_colours(gradient(64, 48))
 
 
 def test_target_size():

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from galprof.facts import Box
-from galprof.vision.nanodet import ObjectDetector, classwise_nms
+from galprof.vision.nanodet import ObjectDetector, classwise_nms, fit_size, letterbox
 from galprof.vision.onnx_model import read_labels
 from galprof.vision.registry import load_manifest
 
@@ -65,6 +65,33 @@ def test_classwise_nms():
     scores = np.array([0.9, 0.8, 0.7, 0.6], np.float32)
     classes = np.array([0, 0, 1, 0])
     assert classwise_nms(boxes, scores, classes, 0.5).tolist() == [0, 2, 3]
+
+
+@pytest.mark.parametrize("shape", [(375, 500), (500, 375), (312, 416), (200, 100)])
+def test_preprocess_matches_the_float_reference(detector: ObjectDetector, shape: tuple[int, int]):
+    """The fused uint8 -> BGR CHW preprocessing gives the tensor of the plain float pipeline (letterbox
+    padded with the mean, BGR flip, (x - mean) / std, transpose) and the same geometry."""
+    rgb = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    tensor, scale, dx, dy = detector.preprocess(rgb)
+    canvas, ref_scale, ref_dx, ref_dy = letterbox(rgb, detector.size, fill=tuple(detector.mean[::-1]))
+    reference = ((canvas[..., ::-1] - detector.mean) / detector.std).transpose(2, 0, 1)[None]
+    assert (scale, dx, dy) == (ref_scale, ref_dx, ref_dy)
+    assert tensor.shape == reference.shape and tensor.dtype == np.float32
+    np.testing.assert_allclose(tensor, reference, atol=1e-4)
+
+
+def test_fit_size_of_a_photo(shared_data: Path):
+    """A 1024 px frame is shrunk (2x block average, then bilinear) to nearly what plain bilinear gives;
+    an image already at the size is passed through without a copy."""
+    photo = shared_data / "imagenet-samples" / "n04486054_triumphal_arch.JPEG"
+    if not photo.is_file():
+        pytest.skip(f"photo not found: {photo}")
+    frame = np.asarray(Image.open(photo).convert("RGB").resize((1024, 768), Image.Resampling.BICUBIC))
+    small = fit_size(frame, 416)
+    assert small.shape == (312, 416, 3) and small.dtype == np.uint8
+    assert np.shares_memory(fit_size(small, 416), small)
+    plain = np.asarray(Image.fromarray(frame).resize((416, 312), Image.Resampling.BILINEAR)).astype(int)
+    assert np.abs(small.astype(int) - plain).mean() < 3
 
 
 def test_blank_image_has_no_objects(detector: ObjectDetector):

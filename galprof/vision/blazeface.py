@@ -1,12 +1,18 @@
-"""BlazeFace face detection: letterboxed windows, SSD anchors, box + 6 keypoint decoding, weighted NMS.
+"""BlazeFace face detection: multi-scale passes, SSD anchors, box + 6 keypoint decoding, weighted NMS.
 
-BlazeFace sees a small square input (128, 192 or 256 px), so a face that covers a few percent of a
-large photo shrinks to a handful of pixels and is missed. `FaceDetector.detect` therefore runs the
-whole image once and, when the image is much larger than what the model sees, a grid of overlapping
-square tiles as well; detections from all windows are mapped back to image pixels and merged with
-MediaPipe's weighted non-maximum suppression. The number of windows is capped so the cost stays a
-few model runs per photo. When the whole image yields nothing it is tried once more zoomed out, for
-faces too close for the model.
+BlazeFace was trained on a small square input (128, 192 or 256 px), so a face that covers a few
+percent of a large photo shrinks to a handful of pixels and is missed. `FaceDetector.detect` therefore
+runs the whole image once at the model's size and, when the image is much larger than that, once more
+at a finer scale; detections from all passes are mapped back to image pixels and merged with
+MediaPipe's weighted non-maximum suppression. When the whole image yields nothing it is tried once
+more zoomed out, for faces too close for the model.
+
+The converted MediaPipe models are fully convolutional and declare a free input height and width, so
+the fine pass and the zoomed-out retry are one run each on the photo's own aspect ratio (padded to a
+multiple of 32). They cost the pixels they look at: 3 square inputs for a 1024 x 768 photo instead of 4
+overlapping tiles, and a third of one for the retry; repeated input shapes get a session fixed to
+their shape, which onnxruntime runs faster. A model with a fixed square input (back-256, or a user's
+file) is letterboxed instead, the fine pass becoming a grid of overlapping square tiles.
 """
 
 from __future__ import annotations
@@ -40,8 +46,15 @@ _BUILTIN_ANCHORS = {
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")
 
 # Smallest face width (model input pixels) each variant finds reliably, measured on LFW faces shrunk
-# onto a canvas; the tiling uses it to choose tile sizes. Used when the manifest gives no value.
+# onto a canvas; the fine pass (or the tiling) uses it to choose its scale. Used when the manifest gives no value.
 _MIN_FACE_INPUT = {128: 20.0, 192: 18.0, 256: 12.0}
+# A free-size input's sides must be multiples of the backbone's total stride, so that each upsampled
+# feature map matches the skip connection it is added to.
+SIDE_MULTIPLE = 32
+# onnxruntime runs a model faster when it knows the input shape (it fuses the additions into the
+# convolutions; 3-5 % per photo here), so the costly input shapes met repeatedly (whole image, fine
+# pass: both orientations) get a session of their own, up to this many: each holds 15-40 MB of buffers.
+MAX_SHAPE_SESSIONS = 3
 
 
 @dataclass(frozen=True)
@@ -69,12 +82,15 @@ class AnchorSpec:
                    anchors_per_layer=int(anchors["anchors_per_layer"]), offset=float(anchors.get("offset", 0.5)))
 
 
-def generate_anchors(spec: AnchorSpec) -> np.ndarray:
+def generate_anchors(spec: AnchorSpec, height: int | None = None, width: int | None = None) -> np.ndarray:
     """Anchor centres (N, 2) as x, y in model-input pixels, in the order of the model's outputs.
 
     As in MediaPipe, consecutive layers with the same stride share one grid, so their anchors are
-    interleaved per cell: grid rows, then columns, then the anchors of that cell.
+    interleaved per cell: grid rows, then columns, then the anchors of that cell. height and width
+    give the input size of a free-size model (default: the square input_size).
     """
+    height = spec.input_size if height is None else height
+    width = spec.input_size if width is None else width
     centres = []
     layer = 0
     while layer < len(spec.strides):
@@ -83,12 +99,12 @@ def generate_anchors(spec: AnchorSpec) -> np.ndarray:
         while layer + same < len(spec.strides) and spec.strides[layer + same] == stride:
             same += 1
         per_cell = same * spec.anchors_per_layer
-        grid = math.ceil(spec.input_size / stride)
-        ys, xs = np.meshgrid(np.arange(grid), np.arange(grid), indexing="ij")
-        cell = np.stack([(xs + spec.offset) / grid, (ys + spec.offset) / grid], axis=-1).reshape(-1, 2)
-        centres.append(np.repeat(cell, per_cell, axis=0))
+        rows, cols = math.ceil(height / stride), math.ceil(width / stride)
+        ys, xs = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+        cell = np.stack([(xs + spec.offset) / cols * width, (ys + spec.offset) / rows * height], axis=-1)
+        centres.append(np.repeat(cell.reshape(-1, 2), per_cell, axis=0))
         layer += same
-    return (np.concatenate(centres) * spec.input_size).astype(np.float32)
+    return np.concatenate(centres).astype(np.float32)
 
 
 def decode(raw_boxes: np.ndarray, logits: np.ndarray, anchors: np.ndarray, min_score: float
@@ -165,10 +181,11 @@ class FaceDetector:
 
     variant: "short" (128 px, MediaPipe short range), "full" (192 px, full range) or "back" (256 px).
     model_path: a user's BlazeFace ONNX file used instead of the manifest's (same variant geometry).
-    min_face: the smallest face width (image pixels) tiling tries to reach; max_tiles caps the tile
-    count, so on very large photos the smallest face found grows instead of the cost.
+    min_face: the smallest face width (image pixels) the fine pass (or the tiles) tries to reach;
+    max_tiles caps its cost at that many square inputs (tiles), so on very large photos the smallest
+    face found grows instead of the cost.
     zoom_out: when the whole-image pass finds nothing, it is repeated with the image shrunk by this
-    factor inside the input, which recovers faces filling the frame (close-up selfies).
+    factor, which recovers faces filling the frame (close-up selfies).
     """
 
     def __init__(self, variant: str = DEFAULT_VARIANT, threads: int = 1, model_path: str | Path | None = None,
@@ -178,16 +195,34 @@ class FaceDetector:
         anchors, decode_cfg = self._variant_config(variant, model_path)
         path = Path(model_path) if model_path is not None else model_path_of(VARIANTS[variant])
         self.model = OnnxModel(path, threads=threads)
+        self.threads = threads
         self.variant = variant
         shape = self.model.input_shape
-        # NHWC (1, S, S, 3) for the MediaPipe conversions; NCHW (1, 3, S, S) is accepted too.
+        # NHWC (1, S, S, 3) for the MediaPipe conversions; NCHW (1, 3, S, S) is accepted too. A symbolic
+        # height/width (the converted short and full range models) means any multiple of 32 runs.
         self.channels_last = shape[-1] == 3
-        self.size = int(shape[1] if self.channels_last else shape[2])
+        side = shape[1] if self.channels_last else shape[2]
         spec = AnchorSpec.from_manifest(anchors)
+        self.free_size = not isinstance(side, int)
+        self.size = spec.input_size if self.free_size else side
         if spec.input_size != self.size:
             raise ValueError(f"{path}: input is {self.size} px but the {variant!r} anchors are for "
                              f"{spec.input_size} px")
+        self.spec = spec
         self.anchors = generate_anchors(spec)
+        if self.free_size:
+            # a free-size input cannot be compared with the anchors' size: check the anchor count
+            # one run at that size gives
+            probe = np.zeros((1, self.size, self.size, 3) if self.channels_last else (1, 3, self.size, self.size),
+                             np.float32)
+            count = sum(self.model.run(probe)[i].size for i in self._split_outputs()[0])
+            if count != len(self.anchors):
+                raise ValueError(f"{path}: gives {count} anchors on a {self.size} px input but the {variant!r} "
+                                 f"model has {len(self.anchors)}; wrong variant for this file?")
+        self._anchors_by_size = {(self.size, self.size): self.anchors}
+        self._shape_models: dict[tuple[int, int], OnnxModel] = {}
+        self._shapes_seen: dict[tuple[int, int], int] = {}
+        self.max_shape_sessions = MAX_SHAPE_SESSIONS
         self.nms_iou = float(decode_cfg.get("nms_iou", 0.3))
         self.min_face_input = float(decode_cfg.get("min_face_input", _MIN_FACE_INPUT.get(self.size, 16.0)))
         self.min_face = min_face
@@ -223,9 +258,11 @@ class FaceDetector:
 
     # -- one window --------------------------------------------------------------------------------
 
-    def _tensor(self, pixels: np.ndarray, pad_x: int, pad_y: int) -> np.ndarray:
-        """uint8 pixels (h, w <= input size) placed on a black square input, scaled to [-1, 1]."""
-        canvas = np.zeros((self.size, self.size, 3), np.uint8)
+    def _tensor(self, pixels: np.ndarray, pad_x: int, pad_y: int, height: int | None = None,
+                width: int | None = None) -> np.ndarray:
+        """uint8 pixels placed on a black input (square of the model's size unless height and width
+        are given), scaled to [-1, 1]."""
+        canvas = np.zeros((height or self.size, width or self.size, 3), np.uint8)
         canvas[pad_y:pad_y + pixels.shape[0], pad_x:pad_x + pixels.shape[1]] = pixels
         tensor = canvas.astype(np.float32) / 127.5 - 1.0
         return np.ascontiguousarray(tensor[None] if self.channels_last else tensor.transpose(2, 0, 1)[None])
@@ -244,6 +281,26 @@ class FaceDetector:
         pad_x, pad_y = (self.size - new_w) // 2, (self.size - new_h) // 2
         sx, sy = new_w / w, new_h / h
         return self._tensor(np.asarray(resized), pad_x, pad_y), Mapping(sx, sy, x1 - pad_x / sx, y1 - pad_y / sy)
+
+    def scaled_input(self, image: Image.Image, scale: float, source: Image.Image | None = None,
+                     square: bool = False) -> tuple[np.ndarray, Mapping, Image.Image]:
+        """The whole image resized by `scale` and centred on a black input whose sides are the next
+        multiples of 32 (free-size models): no letterbox bars to pay for on a non-square photo.
+
+        source: the image already downscaled (not below this scale), resampled instead of the
+        full-size one, which is cheaper. Returns the tensor, its mapping and the resized image."""
+        width, height = image.size
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        # reducing_gap 1: box-reduce by the largest whole factor first (1024 px -> 384 px: halve, then
+        # bilinear), twice as fast as 2.0 here; detections on the event photos and LFW canvases held
+        resized = (source or image).resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=1.0)
+        in_w, in_h = (-(-side // SIDE_MULTIPLE) * SIDE_MULTIPLE for side in (new_w, new_h))
+        if square:
+            in_w = in_h = max(in_w, in_h, self.size)
+        pad_x, pad_y = (in_w - new_w) // 2, (in_h - new_h) // 2
+        sx, sy = new_w / width, new_h / height
+        tensor = self._tensor(np.asarray(resized), pad_x, pad_y, in_h, in_w)
+        return tensor, Mapping(sx, sy, -pad_x / sx, -pad_y / sy), resized
 
     def _tile_inputs(self, image: Image.Image, tiles: list[tuple[int, int, int, int]]
                      ) -> list[tuple[np.ndarray, Mapping]]:
@@ -264,10 +321,37 @@ class FaceDetector:
 
     def run_tensor(self, tensor: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Model + decode on one preprocessed input: boxes, scores, keypoints in model-input pixels."""
-        outputs = self.model.run(tensor)
+        outputs = self._model_for(tensor).run(tensor)
         logits = np.concatenate([outputs[i].reshape(-1) for i in self._score_outputs])
         raw = np.concatenate([outputs[i].reshape(-1, 16) for i in self._box_outputs])
-        return decode(raw, logits, self.anchors, min_score)
+        height, width = tensor.shape[1:3] if self.channels_last else tensor.shape[2:4]
+        anchors = self._anchors_by_size.get((height, width))
+        if anchors is None:
+            anchors = self._anchors_by_size[height, width] = generate_anchors(self.spec, height, width)
+        return decode(raw, logits, anchors, min_score)
+
+    def _model_for(self, tensor: np.ndarray) -> OnnxModel:
+        """The session for this input: for a free-size model, one fixed to the input's shape once that
+        shape, at least as large as the model's square, has come three times (a scan meets few shapes:
+        one per aspect ratio and pass, the common ones early), up to MAX_SHAPE_SESSIONS; other inputs
+        use the free-size session (the small zoomed-out retries gain too little for the memory)."""
+        if not self.free_size:
+            return self.model
+        shape = tuple(tensor.shape[1:3] if self.channels_last else tensor.shape[2:4])
+        model = self._shape_models.get(shape)
+        if model is not None:
+            return model
+        if shape[0] * shape[1] < self.size * self.size:
+            return self.model
+        seen = self._shapes_seen[shape] = self._shapes_seen.get(shape, 0) + 1
+        if seen < 3:
+            return self.model
+        if len(self._shape_models) >= self.max_shape_sessions:
+            return self.model
+        axes = (1, 2) if self.channels_last else (2, 3)
+        dims = {str(self.model.input_shape[axis]): int(n) for axis, n in zip(axes, shape, strict=True)}
+        model = self._shape_models[shape] = OnnxModel(self.model.path, threads=self.threads, dims=dims)
+        return model
 
     def _detect_input(self, tensor: np.ndarray, mapping: Mapping, min_score: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -303,6 +387,17 @@ class FaceDetector:
 
     # -- whole image ---------------------------------------------------------------------------------
 
+    def scales(self, width: int, height: int) -> list[float]:
+        """Free-size models: the whole-image pass's scale (longest side to the model's size), then for
+        large images a finer one at which a face of `min_face` pixels reaches what the model finds,
+        costing at most `max_tiles` square inputs. The fine pass runs when it sees faces at least
+        1.25 times smaller than the whole-image pass does (as the tiles do for fixed-size models)."""
+        whole = self.size / max(width, height)
+        fine = min(self.min_face_input / self.min_face, math.sqrt(self.max_tiles * self.size ** 2 / (width * height)))
+        if fine <= whole * 1.25 or self.max_tiles <= 0:
+            return [whole]
+        return [whole, fine]
+
     def windows(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
         """The whole image, then (for large images) square tiles small enough that a face of
         `min_face` pixels stays above what the model finds, at most `max_tiles` of them.
@@ -326,25 +421,62 @@ class FaceDetector:
             return [whole]
         return [whole, *tiles]
 
-    def detect(self, rgb: np.ndarray, min_score: float = 0.5) -> list[FaceDetection]:
-        """Faces in an (H, W, 3) uint8 RGB image; boxes and keypoints in its pixels, best first."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
-        image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+    def _zoomed_out(self, found: tuple[np.ndarray, np.ndarray, np.ndarray], width: int, height: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The zoomed-out retry's faces that are large: only those are what the retry is for; small
+        hits there are mostly texture."""
+        boxes, scores, keypoints = found
+        large = (boxes[:, 2] - boxes[:, 0]) >= 0.35 * max(width, height)
+        return boxes[large], scores[large], keypoints[large]
+
+    def _free_passes(self, image: Image.Image, min_score: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Detections of each pass of a free-size model: whole image, zoomed-out retry, fine pass."""
+        width, height = image.size
+        whole_scale, *fine = self.scales(width, height)
+        # each pass resamples the previous, larger one: the full-size image is resized only once
+        fine_inputs = [self.scaled_input(image, scale) for scale in fine]
+        # The whole image is letterboxed on the model's square, as in training: on a tight input (no
+        # bars) borderline faces scored differently, 7 of 138 on the event photos fell under 0.6 (3 rose).
+        tensor, mapping, small = self.scaled_input(image, whole_scale, fine_inputs[0][2] if fine else None,
+                                                   square=True)
+        parts = [self._detect_input(tensor, mapping, min_score)]
+        if not parts[0][1].size:
+            # Nothing in the whole image: maybe one face too close for the model (a close-up selfie
+            # fills the frame, beyond what full-range was trained on), so look once more zoomed out.
+            # A tight input here (a third of the square's cost) found more close-ups than the square.
+            tensor, mapping, _ = self.scaled_input(image, whole_scale / self.zoom_out, small)
+            parts.append(self._zoomed_out(self._detect_input(tensor, mapping, min_score), width, height))
+        parts.extend(self._detect_input(tensor, mapping, min_score) for tensor, mapping, _ in fine_inputs)
+        return parts
+
+    def _window_passes(self, image: Image.Image, min_score: float
+                       ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Detections of each square window of a fixed-size model: whole image (zoomed out if it
+        holds nothing), then the tiles."""
         width, height = image.size
         whole, *tiles = self.windows(width, height)
         parts = [self._detect_window(image, whole, min_score)]
         if not parts[0][1].size:
-            # Nothing in the whole image: maybe one face too close for the model (a close-up selfie
-            # fills the frame, beyond what full-range was trained on), so look once more zoomed out.
-            boxes, scores, keypoints = self._detect_window(image, whole, min_score, zoom_out=self.zoom_out)
-            # only large faces are what this pass is for; small hits here are mostly texture
-            large = (boxes[:, 2] - boxes[:, 0]) >= 0.35 * max(width, height)
-            parts.append((boxes[large], scores[large], keypoints[large]))
+            found = self._detect_window(image, whole, min_score, zoom_out=self.zoom_out)
+            parts.append(self._zoomed_out(found, width, height))
         if tiles:
             for window, (tensor, mapping) in zip(tiles, self._tile_inputs(image, tiles), strict=True):
                 found = self._detect_input(tensor, mapping, min_score)
                 parts.append(self._drop_cut_faces(found, window, width, height))
+        return parts
+
+    def detect(self, rgb: np.ndarray | Image.Image, min_score: float = 0.5) -> list[FaceDetection]:
+        """Faces in an (H, W, 3) uint8 RGB image; boxes and keypoints in its pixels, best first.
+
+        A Pillow image is accepted too, saving the array -> image copy when the caller has one."""
+        if isinstance(rgb, Image.Image):
+            image = rgb if rgb.mode == "RGB" else rgb.convert("RGB")
+        elif rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        else:
+            image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+        width, height = image.size
+        parts = self._free_passes(image, min_score) if self.free_size else self._window_passes(image, min_score)
         boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
         scores = np.concatenate([p[1] for p in parts]).reshape(-1)
         keypoints = np.concatenate([p[2] for p in parts]).reshape(-1, 6, 2)

@@ -110,7 +110,10 @@ class PhotoClassifier:
         return class_index, embedding_index
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
-        """Centre crop, resize to the model's input, normalise, lay out as the model wants."""
+        """Centre crop, resize to the model's input, normalise, lay out as the model wants.
+
+        The crop and resize stay in uint8; the float work is one subtraction that writes the channels
+        in the model's order and layout straight into the tensor, then one in-place multiplication."""
         if rgb.ndim != 3 or rgb.shape[2] < 3:
             raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
         h, w = rgb.shape[:2]
@@ -120,13 +123,19 @@ class PhotoClassifier:
             rgb = rgb[y:y + side, x:x + side]
         image = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize((self.width, self.height),
                                                                            Image.BILINEAR)
-        pixels = np.asarray(image, dtype=np.float32)
+        pixels = np.asarray(image)
         if self.bgr:
             pixels = pixels[..., ::-1]
-        tensor = (pixels - self.mean) / self.std
+        inv_std = (1.0 / self.std).astype(np.float32)
         if self.layout == "NCHW":
-            tensor = tensor.transpose(2, 0, 1)
-        return np.ascontiguousarray(tensor[None], dtype=np.float32)
+            tensor = np.empty((1, 3, self.height, self.width), dtype=np.float32)
+            np.subtract(pixels.transpose(2, 0, 1), self.mean.reshape(3, 1, 1), out=tensor[0])
+            tensor *= inv_std.reshape(1, 3, 1, 1)
+        else:
+            tensor = np.empty((1, self.height, self.width, 3), dtype=np.float32)
+            np.subtract(pixels, self.mean, out=tensor[0])
+            tensor *= inv_std
+        return tensor
 
     def _run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         outputs = self.model.run(self.preprocess(rgb))

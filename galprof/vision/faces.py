@@ -1,6 +1,7 @@
 """The face path of one frame: detect (BlazeFace) -> align (4 points) -> embed (ResNet-29) -> age/gender.
 
-All faces of a frame are aligned from one Pillow image and embedded/estimated in one batch each.
+The frame becomes one Pillow image, which the detector resamples and all faces are aligned from; the
+faces are embedded/estimated in one batch each.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ class FacePipeline:
 
     def run(self, rgb: np.ndarray) -> list[Face]:
         """Faces in an (H, W, 3) uint8 RGB frame, best detector score first."""
-        detections = self.detector.detect(rgb, min_score=self.min_score)[: self.max_faces]
+        image = as_image(rgb)
+        detections = self.detector.detect(image, min_score=self.min_score)[: self.max_faces]
         if not detections:
             return []
-        image = as_image(rgb)
         embed_chips = np.stack([align(image, d.keypoints, EMBEDDING_TEMPLATE) for d in detections])
         embeddings = self.embedder.embed(embed_chips)
         demography: list[tuple[float | None, float | None]] = [(None, None)] * len(detections)

@@ -21,6 +21,25 @@ DEFAULT_MEAN = (103.53, 116.28, 123.675)  # B, G, R
 DEFAULT_STD = (57.375, 57.12, 58.395)
 DEFAULT_STRIDES = (8, 16, 32)
 DEFAULT_BINS = 11  # reg_max + 1
+# Shrinking by 2x or more first averages whole 2x2 (3x3...) blocks (Image.reduce), then BILINEAR does
+# the rest: a 1024 px frame costs ~5 ms instead of ~8 ms with BILINEAR alone, and on 205 phone, event,
+# ImageNet and immich frames the detections with score >= 0.5 were 281 against 279 (int8) and 276
+# against 273 (fp32). BOX alone was as fast but found 2.5 % fewer of them.
+REDUCING_GAP = 1.0
+
+
+def fit_size(rgb: np.ndarray, size: int) -> np.ndarray:
+    """The RGB uint8 image resized (aspect kept) so its longer side is `size`: the part of the letterbox
+    that holds the photo (an image already that size is returned as it is).
+
+    BILINEAR, after an integer block-average when shrinking 2x or more (REDUCING_GAP)."""
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if (nw, nh) == (w, h):
+        return rgb[..., :3]
+    image = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
+    return np.asarray(image.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
 
 
 def letterbox(rgb: np.ndarray, size: int, fill: tuple[float, float, float]) -> tuple[np.ndarray, float, int, int]:
@@ -123,13 +142,23 @@ class ObjectDetector:
         return heads
 
     def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, float, int, int]:
-        """RGB uint8 -> 1x3xSxS BGR tensor normalised with NanoDet's mean/std, plus letterbox geometry."""
-        bgr_mean = tuple(float(v) for v in self.mean)
-        canvas, scale, dx, dy = letterbox(np.ascontiguousarray(rgb[..., :3]), self.size,
-                                          fill=bgr_mean[::-1])  # pad with the mean: zeros after normalising
-        bgr = canvas[..., ::-1]
-        tensor = (bgr - self.mean) / self.std
-        return np.ascontiguousarray(tensor.transpose(2, 0, 1)[None]), scale, dx, dy
+        """RGB uint8 -> 1x3xSxS BGR tensor normalised with NanoDet's mean/std, plus letterbox geometry.
+
+        The resize stays in uint8 (`fit_size`, Pillow); the float work is then one subtraction that
+        reorders RGB HWC into BGR CHW straight into the tensor and one in-place multiplication, instead
+        of converting, padding, flipping, normalising and transposing separate float copies. The pad is
+        zero, i.e. the mean colour after normalisation. An image already at the letterbox size (see
+        `fit_size`) is not resized again."""
+        h, w = rgb.shape[:2]
+        scale = self.size / max(h, w)
+        small = fit_size(rgb, self.size)
+        nh, nw = small.shape[:2]
+        dx, dy = (self.size - nw) // 2, (self.size - nh) // 2
+        tensor = np.zeros((1, 3, self.size, self.size), dtype=np.float32)
+        region = tensor[0, :, dy:dy + nh, dx:dx + nw]
+        np.subtract(small[..., 2::-1].transpose(2, 0, 1), self.mean.reshape(3, 1, 1), out=region)
+        region *= (1.0 / self.std).astype(np.float32).reshape(3, 1, 1)
+        return tensor, scale, dx, dy
 
     def decode(self, outputs: list[np.ndarray], min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """GFL decoding of all heads: boxes (N, 4) in network-input pixels, scores, class ids."""

@@ -102,6 +102,24 @@ def _canonicalize(path: Path) -> None:
     onnx.save(model, str(path))
 
 
+def _free_input_size(path: Path) -> None:
+    """Declare the input's height and width (and the outputs' anchor count) symbolic.
+
+    The converted graphs are fully convolutional (explicit pads, Resize by scale, Reshape to
+    (1, -1, 16)), so they run on any size that is a multiple of the backbone's stride (32). The runtime
+    uses that to look at a whole photo at tile resolution in one run and to skip letterbox padding,
+    instead of several square windows that overlap.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[1].dim_param, dims[2].dim_param = "height", "width"
+    for output in model.graph.output:
+        output.type.tensor_type.shape.dim[1].dim_param = "anchors"
+    onnx.save(model, str(path))
+
+
 def _compare_with_tflite(source: Path, dest: Path, size: int) -> float:
     """Max abs difference between the TFLite original and the ONNX conversion on a fixed random input."""
     import onnxruntime as ort
@@ -120,14 +138,21 @@ def _compare_with_tflite(source: Path, dest: Path, size: int) -> float:
 
 
 def _check(dest: Path, size: int) -> tuple[str, list[str]]:
-    """Load with onnxruntime, run on zeros, check the input is NHWC of the expected size."""
+    """Load with onnxruntime, run on zeros, check the input is NHWC of the expected size (or of free
+    height and width, which must then also run on a non-square input)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"])
     shape = session.get_inputs()[0].shape
-    if list(shape[1:]) != [size, size, 3]:
+    free = isinstance(shape[1], str) and isinstance(shape[2], str)
+    if shape[3] != 3 or not (free or list(shape[1:3]) == [size, size]):
         raise RuntimeError(f"{dest.name}: unexpected input shape {shape}")
     outputs = session.run(None, {session.get_inputs()[0].name: np.zeros((1, size, size, 3), np.float32)})
+    if free:
+        # anchors grow with the width: 64 px more on a side gives (size + 64) / size times as many
+        wide = session.run(None, {session.get_inputs()[0].name: np.zeros((1, size, size + 64, 3), np.float32)})
+        if [a.shape[1] * (size + 64) for a in outputs] != [a.shape[1] * size for a in wide]:
+            raise RuntimeError(f"{dest.name}: wrong outputs on a non-square input")
     described = [f"{o.name}{list(a.shape)}" for o, a in zip(session.get_outputs(), outputs, strict=True)]
     return session.get_inputs()[0].name, described
 
@@ -142,6 +167,7 @@ def build() -> None:
                 out = Path(tmp) / dest.name
                 _convert_tflite(source, out)
                 _canonicalize(out)
+                _free_input_size(out)
                 shutil.copyfile(out, dest)
             diff = _compare_with_tflite(source, dest, spec["size"])
             print(f"{name}: max abs difference ONNX vs TFLite {diff:.2e}")
@@ -160,7 +186,9 @@ def build() -> None:
             "license": "Apache-2.0",
             "source": {"registry": "npm", "package": spec["package"][0], "version": spec["package"][1],
                        "path": spec["path"], "sha256": sha256(source)},
-            "input": {"name": input_name, "shape": [1, spec["size"], spec["size"], 3], **INPUT_SPEC},
+            "input": {"name": input_name, "shape": [1, spec["size"], spec["size"], 3], **INPUT_SPEC,
+                      **({"free_size": "height and width may be any multiple of 32; the shape above is the "
+                                       "size the model was trained on"} if source.suffix == ".tflite" else {})},
             "labels": None,
             "anchors": {**spec["anchors"], "input_size": spec["size"], "fixed_anchor_size": True},
             "decode": {"keypoints": ["right_eye", "left_eye", "nose_tip", "mouth_center",
