@@ -307,27 +307,3 @@ def test_input_pixels_map_back_to_image_pixels(detectors):
             if 0 <= x < width and 0 <= y < height:
                 assert abs(pixels[v, u, 0] - ramp[int(y), int(x), 0]) < 3
                 assert abs(pixels[v, u, 1] - ramp[int(y), int(x), 1]) < 3
-
-
-def test_repeated_input_shapes_get_their_own_session(shared_data):
-    """A shape met three times runs on a session fixed to it (faster), with the same detections."""
-    detector = FaceDetector("full")
-    image = rgb(lfw_sample(shared_data, per_person=1, limit=1)[0])
-    first = detector.detect(image)
-    assert not detector._shape_models
-    for _ in range(2):
-        detector.detect(image)
-    assert (192, 192) in detector._shape_models
-    again = detector.detect(image)
-    assert len(again) == len(first) >= 1
-    for a, b in zip(first, again, strict=True):
-        assert abs(a.score - b.score) < 1e-3 and abs(a.box.x1 - b.box.x1) < 0.5 and abs(a.box.y2 - b.box.y2) < 0.5
-    for _ in range(3):
-        detector.detect(np.zeros((100, 300, 3), np.uint8))
-    # the zoomed-out retry's input (120 x 40 px on 128 x 64) is too small to be worth a session
-    assert (64, 128) not in detector._shape_models and len(detector._shape_models) == 1
-    detector.max_shape_sessions = 1
-    for _ in range(3):
-        detector.detect(np.zeros((1024, 768, 3), np.uint8))
-    # the fine pass came three times, but at the cap it keeps using the free-size session
-    assert detector._shapes_seen[(384, 288)] == 3 and (384, 288) not in detector._shape_models

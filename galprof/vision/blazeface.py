@@ -10,8 +10,8 @@ more zoomed out, for faces too close for the model.
 The converted MediaPipe models are fully convolutional and declare a free input height and width, so
 the fine pass and the zoomed-out retry are one run each on the photo's own aspect ratio (padded to a
 multiple of 32). They cost the pixels they look at: 3 square inputs for a 1024 x 768 photo instead of 4
-overlapping tiles, and a third of one for the retry; repeated input shapes get a session fixed to
-their shape, which onnxruntime runs faster. A model with a fixed square input (back-256, or a user's
+overlapping tiles, and a third of one for the retry. (Sessions fixed to each repeated shape ran no
+faster here and cost ~70 MB per worker, so one free-size session serves all.) A model with a fixed square input (back-256, or a user's
 file) is letterboxed instead, the fine pass becoming a grid of overlapping square tiles.
 """
 
@@ -54,7 +54,6 @@ SIDE_MULTIPLE = 32
 # onnxruntime runs a model faster when it knows the input shape (it fuses the additions into the
 # convolutions; 3-5 % per photo here), so the costly input shapes met repeatedly (whole image, fine
 # pass: both orientations) get a session of their own, up to this many: each holds 15-40 MB of buffers.
-MAX_SHAPE_SESSIONS = 3
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,6 @@ class FaceDetector:
         anchors, decode_cfg = self._variant_config(variant, model_path)
         path = Path(model_path) if model_path is not None else model_path_of(VARIANTS[variant])
         self.model = OnnxModel(path, threads=threads)
-        self.threads = threads
         self.variant = variant
         shape = self.model.input_shape
         # NHWC (1, S, S, 3) for the MediaPipe conversions; NCHW (1, 3, S, S) is accepted too. A symbolic
@@ -220,9 +218,6 @@ class FaceDetector:
                 raise ValueError(f"{path}: gives {count} anchors on a {self.size} px input but the {variant!r} "
                                  f"model has {len(self.anchors)}; wrong variant for this file?")
         self._anchors_by_size = {(self.size, self.size): self.anchors}
-        self._shape_models: dict[tuple[int, int], OnnxModel] = {}
-        self._shapes_seen: dict[tuple[int, int], int] = {}
-        self.max_shape_sessions = MAX_SHAPE_SESSIONS
         self.nms_iou = float(decode_cfg.get("nms_iou", 0.3))
         self.min_face_input = float(decode_cfg.get("min_face_input", _MIN_FACE_INPUT.get(self.size, 16.0)))
         self.min_face = min_face
@@ -321,7 +316,7 @@ class FaceDetector:
 
     def run_tensor(self, tensor: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Model + decode on one preprocessed input: boxes, scores, keypoints in model-input pixels."""
-        outputs = self._model_for(tensor).run(tensor)
+        outputs = self.model.run(tensor)
         logits = np.concatenate([outputs[i].reshape(-1) for i in self._score_outputs])
         raw = np.concatenate([outputs[i].reshape(-1, 16) for i in self._box_outputs])
         height, width = tensor.shape[1:3] if self.channels_last else tensor.shape[2:4]
@@ -329,29 +324,6 @@ class FaceDetector:
         if anchors is None:
             anchors = self._anchors_by_size[height, width] = generate_anchors(self.spec, height, width)
         return decode(raw, logits, anchors, min_score)
-
-    def _model_for(self, tensor: np.ndarray) -> OnnxModel:
-        """The session for this input: for a free-size model, one fixed to the input's shape once that
-        shape, at least as large as the model's square, has come three times (a scan meets few shapes:
-        one per aspect ratio and pass, the common ones early), up to MAX_SHAPE_SESSIONS; other inputs
-        use the free-size session (the small zoomed-out retries gain too little for the memory)."""
-        if not self.free_size:
-            return self.model
-        shape = tuple(tensor.shape[1:3] if self.channels_last else tensor.shape[2:4])
-        model = self._shape_models.get(shape)
-        if model is not None:
-            return model
-        if shape[0] * shape[1] < self.size * self.size:
-            return self.model
-        seen = self._shapes_seen[shape] = self._shapes_seen.get(shape, 0) + 1
-        if seen < 3:
-            return self.model
-        if len(self._shape_models) >= self.max_shape_sessions:
-            return self.model
-        axes = (1, 2) if self.channels_last else (2, 3)
-        dims = {str(self.model.input_shape[axis]): int(n) for axis, n in zip(axes, shape, strict=True)}
-        model = self._shape_models[shape] = OnnxModel(self.model.path, threads=self.threads, dims=dims)
-        return model
 
     def _detect_input(self, tensor: np.ndarray, mapping: Mapping, min_score: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

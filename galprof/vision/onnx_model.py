@@ -13,11 +13,10 @@ class OnnxModel:
 
     Subclasses add their own preprocess/postprocess beside the session they feed.
     `threads` is onnxruntime's intra-op thread count; the scan sets it so that
-    workers x threads = cores. `dims` fixes symbolic input dimensions by name (e.g. {"height": 192}):
-    onnxruntime then plans and fuses as for a fixed-shape model, which runs faster.
+    workers x threads = cores.
     """
 
-    def __init__(self, path: str | Path, threads: int = 1, dims: dict[str, int] | None = None):
+    def __init__(self, path: str | Path, threads: int = 1):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"model file not found: {self.path}")
@@ -29,8 +28,6 @@ class OnnxModel:
         options.log_severity_level = 3
         # Idle worker threads would otherwise spin between runs, stealing CPU from the other workers.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        for name, value in (dims or {}).items():
-            options.add_free_dimension_override_by_name(name, value)
         self.session = ort.InferenceSession(
             str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
         )
