@@ -185,13 +185,15 @@ def _load_settings(config_path: Path | None):
               help="Your own ONNX image classifier (e.g. a Places365 scene model) in place of ours.")
 @click.option("--classifier-labels", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Its labels file, one label per line in output order (needed with --classifier-model).")
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your class -> interest mapping (same format as models/taxonomy.json), e.g. for your model's labels.")
 @click.option("--no-ocr", is_flag=True, help="Do not run OCR (the document rule of privacy is then disabled).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A JSON file of settings (see the `settings` section of a profile).")
 def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
          include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
-         accurate: bool, classifier_model: str | None, classifier_labels: str | None, no_ocr: bool,
-         config_path: Path | None) -> None:
+         accurate: bool, classifier_model: str | None, classifier_labels: str | None, taxonomy: str | None,
+         no_ocr: bool, config_path: Path | None) -> None:
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
@@ -220,7 +222,7 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
         fail(str(exc))
     flags = {"workers": workers or None, "video_fps": video_fps, "face_detector": face_detector,
              "classifier_tier": "lite2" if accurate else None, "classifier_model": classifier_model,
-             "classifier_labels": classifier_labels, "ocr": False if no_ocr else None}
+             "classifier_labels": classifier_labels, "taxonomy": taxonomy, "ocr": False if no_ocr else None}
     for name, value in flags.items():
         if value is not None:
             setattr(settings, name, value)

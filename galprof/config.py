@@ -47,6 +47,7 @@ class Settings:
     classifier_labels: str | None = None  # its labels file, one per line in output order
     classifier_mean: float = 127.0  # a user classifier's normalisation on 0-255 pixels: (x - mean) / std
     classifier_std: float = 128.0
+    taxonomy: str | None = None  # a class -> interest mapping file in place of models/taxonomy.json
     # faces
     face_score: float = 0.6  # detector confidence to keep a face
     face_min_size: int = 20  # px; smaller faces are detected but not trusted for clustering

@@ -152,7 +152,7 @@ def profile_from_media(
     people = analyze_people(media(), settings, store)
     t1 = time.perf_counter()
 
-    taxonomy = taxonomy or Taxonomy.load()
+    taxonomy = taxonomy or Taxonomy.load(settings.taxonomy)
     interests = InterestCounter(taxonomy)
     ocr_enabled, ocr_note = _ocr_state(settings)
     judge = PrivacyJudge(settings, people.close_people, people.person_of_face, ocr_enabled, ocr_note)
