@@ -64,6 +64,8 @@ def people_table(doc: dict[str, Any], limit: int = 10) -> Table:
                       "" if age is None else f"{age:.0f}", p.get("gender") or "?", "yes" if p.get("close") else "")
     if not doc["people"]:
         table.add_row("-", "", "", "", "", "")
+        table.caption = f"(no face seen {doc['settings'].get('cluster_min_size', 3)}+ times)"
+        table.caption_justify = "left"
     return table
 
 
