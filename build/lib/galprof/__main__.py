@@ -1,3 +1,0 @@
-from galprof.cli import main
-
-main()
