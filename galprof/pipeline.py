@@ -305,7 +305,8 @@ def _progress(total: int, quiet: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="file", desc="analyzing", file=sys.stderr, disable=quiet or total == 0,
-                dynamic_ncols=True, smoothing=0.1)
+                dynamic_ncols=True, smoothing=0.1,
+                mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
 
 
 INFLIGHT_KEY = "pipeline.inline_inflight"
