@@ -18,7 +18,7 @@ import argparse
 import itertools
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +93,7 @@ def load_or_embed(root: Path, cache: Path | None) -> LfwFaces:
                         seconds_per_photo=float(data["seconds_per_photo"]))
     faces = embed_photos(lfw_photos(root))
     if cache:
-        np.savez(cache, path=faces.path, name=faces.name, embedding=faces.embedding, box=faces.box,
-                 score=faces.score, main=faces.main, seconds_per_photo=faces.seconds_per_photo)
+        np.savez(cache, **asdict(faces))
     return faces
 
 

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,29 @@ def main_face_index(boxes: list[tuple[float, float, float, float]], width: int, 
     return int(np.argmin(distances))
 
 
+FaceFinder = Callable[[str], tuple[list[tuple[float, float, float, float]], int, int, Callable[[int], np.ndarray]]]
+
+
+def embed_main_faces(paths: list, find: FaceFinder) -> dict:
+    """Time one face path over the photos: `find(path)` gives the face boxes (x1, y1, x2, y2), the photo's
+    width and height, and a function embedding the face of a given index; only the main face is embedded.
+    Returns embeddings (NaN where no face), per-photo seconds, faces found, total wall and CPU seconds."""
+    embeddings = np.full((len(paths), 128), np.nan, dtype=np.float32)
+    seconds = np.zeros(len(paths), dtype=np.float64)
+    faces = np.zeros(len(paths), dtype=np.int32)
+    start_all, cpu_all = time.perf_counter(), time.process_time()
+    for i, path in enumerate(paths):
+        start = time.perf_counter()
+        boxes, width, height, embed = find(str(path))
+        index = main_face_index(boxes, width, height)
+        if index is not None:
+            embeddings[i] = embed(index)
+        faces[i] = len(boxes)
+        seconds[i] = time.perf_counter() - start
+    return {"embeddings": embeddings, "seconds": seconds, "faces": faces,
+            "total": time.perf_counter() - start_all, "cpu": time.process_time() - cpu_all}
+
+
 # ------------------------------------------------------------------------------------ peer (its own venv)
 
 
@@ -65,26 +89,18 @@ def peer_worker(list_file: Path, out: Path) -> None:
     """Embed the main face of every listed photo with face_recognition; write an npz."""
     import face_recognition
 
-    paths = [line for line in list_file.read_text().splitlines() if line]
-    embeddings = np.full((len(paths), 128), np.nan, dtype=np.float32)
-    seconds = np.zeros(len(paths), dtype=np.float64)
-    faces = np.zeros(len(paths), dtype=np.int32)
-    start_all, cpu_all = time.perf_counter(), time.process_time()
-    for i, path in enumerate(paths):
-        start = time.perf_counter()
+    def find(path: str):
         image = face_recognition.load_image_file(path)
         locations = face_recognition.face_locations(image, number_of_times_to_upsample=1, model="hog")
         boxes = [(left, top, right, bottom) for top, right, bottom, left in locations]
-        index = main_face_index(boxes, image.shape[1], image.shape[0])
-        if index is not None:
-            embeddings[i] = face_recognition.face_encodings(image, [locations[index]])[0]
-        faces[i] = len(locations)
-        seconds[i] = time.perf_counter() - start
-    total, cpu = time.perf_counter() - start_all, time.process_time() - cpu_all
+        return (boxes, image.shape[1], image.shape[0],
+                lambda index: face_recognition.face_encodings(image, [locations[index]])[0])
+
+    paths = [line for line in list_file.read_text().splitlines() if line]
+    result = embed_main_faces(paths, find)
     import dlib
 
-    np.savez(out, embeddings=embeddings, seconds=seconds, faces=faces, total=total, cpu=cpu,
-             dlib=dlib.__version__, face_recognition=face_recognition.__version__)
+    np.savez(out, **result, dlib=dlib.__version__, face_recognition=face_recognition.__version__)
 
 
 def run_peer(paths: list[Path], peer_python: Path, work: Path) -> dict:
@@ -115,22 +131,14 @@ def run_galprof(paths: list[Path], precision: str, threads: int, demography: boo
     pipeline = FacePipeline(threads=threads, min_score=settings.face_score, precision=precision,
                             demography=demography)
     load = time.perf_counter() - start
-    embeddings = np.full((len(paths), 128), np.nan, dtype=np.float32)
-    seconds = np.zeros(len(paths), dtype=np.float64)
-    faces = np.zeros(len(paths), dtype=np.int32)
-    start_all, cpu_all = time.perf_counter(), time.process_time()
-    for i, path in enumerate(paths):
-        start = time.perf_counter()
-        decoded = decode_image(str(path), max_side=settings.max_side)
+
+    def find(path: str):
+        decoded = decode_image(path, max_side=settings.max_side)
         found = pipeline.run(decoded.rgb)
         boxes = [(f.box.x1, f.box.y1, f.box.x2, f.box.y2) for f in found]
-        index = main_face_index(boxes, decoded.width, decoded.height)
-        if index is not None:
-            embeddings[i] = found[index].embedding
-        faces[i] = len(found)
-        seconds[i] = time.perf_counter() - start
-    return {"embeddings": embeddings, "seconds": seconds, "faces": faces,
-            "total": time.perf_counter() - start_all, "cpu": time.process_time() - cpu_all, "load": load}
+        return boxes, decoded.width, decoded.height, lambda index: found[index].embedding
+
+    return {**embed_main_faces(paths, find), "load": load}
 
 
 # ------------------------------------------------------------------------------------------- clustering

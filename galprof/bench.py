@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -347,11 +347,13 @@ def _spread(items: list[Path], n: int) -> list[Path]:
 # ----------------------------------------------------------------------------------------------- decode
 
 
+# (upper limit in megapixels, name) of the decode table's size classes, smallest first
+SIZE_CLASSES = ((0.5, "<0.5 MP"), (2, "0.5-2 MP"), (6, "2-6 MP"), (10, "6-10 MP"), (16, "10-16 MP"),
+                (float("inf"), ">16 MP"))
+
+
 def _size_class(megapixels: float) -> str:
-    for limit, name in ((0.5, "<0.5 MP"), (2, "0.5-2 MP"), (6, "2-6 MP"), (10, "6-10 MP"), (16, "10-16 MP")):
-        if megapixels < limit:
-            return name
-    return ">16 MP"
+    return next(name for limit, name in SIZE_CLASSES if megapixels < limit)
 
 
 def _decode_full(path: Path) -> np.ndarray:
@@ -418,8 +420,7 @@ def bench_decode(photos: list[Path], max_side: int, repeats: int) -> dict:
         if own:
             row["galprof_ms"].append(own["median_ms"])
     table = []
-    order = ["<0.5 MP", "0.5-2 MP", "2-6 MP", "6-10 MP", "10-16 MP", ">16 MP"]
-    for name in order:
+    for _limit, name in SIZE_CLASSES:
         if name not in rows:
             continue
         row = rows[name]
@@ -545,13 +546,7 @@ def _stage_factories(settings: Settings, threads: int) -> list[tuple[str, Callab
     def faces(precision: str) -> Callable:
         from galprof.vision.faces import FacePipeline
 
-        try:
-            pipeline = FacePipeline(threads=threads, precision=precision)
-        except TypeError:
-            if precision != "int8":
-                raise
-            pipeline = FacePipeline(threads=threads)
-        return pipeline.run
+        return FacePipeline(threads=threads, precision=precision).run
 
     def objects(precision: str) -> Callable:
         from galprof.vision.nanodet import ObjectDetector
@@ -663,7 +658,7 @@ def timed_scan(folder: Path, settings: Settings, cache_path: Path) -> dict:
     finally:
         result.store.close()
     files = photos + videos
-    stats = dict(result.stats) if isinstance(result.stats, dict) else {}
+    stats = dict(result.stats)
     parts = stats.get("seconds", {})
     analyzed = stats.get("analyzed", files)
     new_frames = stats.get("frames", frames)
@@ -693,7 +688,7 @@ def timed_scan(folder: Path, settings: Settings, cache_path: Path) -> dict:
         if new_frames and "analyze_cpu" in parts else None,
         "tree_peak_rss_mb": memory.peak_mb,
         "rss_before_mb": round(memory.baseline_kb / 1024, 1),
-        "signature": getattr(result, "signature", None),
+        "signature": result.signature,
         "pipeline_stats": _jsonable(stats),
     }
 
@@ -849,10 +844,18 @@ def _guard(fn: Callable[[], dict], enabled: bool) -> dict:
 # ------------------------------------------------------------------------------------------------ table
 
 
-def render_tables(report: dict, console) -> None:
-    """The report as rich tables on the given console."""
+def _table(title: str, columns: Iterable[str], left: Collection[str]):
+    """A rich table with these columns: text columns (`left`) left-aligned, figures right-aligned."""
     from rich.table import Table
 
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="left" if col in left else "right")
+    return table
+
+
+def render_tables(report: dict, console) -> None:
+    """The report as rich tables on the given console."""
     hw, versions = report["hardware"], report["versions"]
     console.print(f"[bold]galprof bench[/] on {hw['cpu']} ({hw['arch']}, {hw['usable_cores']} cores, "
                   f"{hw.get('memory_mb') or '?'} MB), Python {hw['python']}, onnxruntime "
@@ -865,9 +868,8 @@ def render_tables(report: dict, console) -> None:
     models = report.get("models", {})
     if models.get("models"):
         threads = report.get("threads", [])
-        table = Table(title="model latency, bare session (ms: median / p90)")
-        for col in ["model", "precision", "MB", *[f"{n} thr" for n in threads]]:
-            table.add_column(col, justify="left" if col in ("model", "precision") else "right")
+        table = _table("model latency, bare session (ms: median / p90)",
+                       ["model", "precision", "MB", *[f"{n} thr" for n in threads]], ("model", "precision"))
         for row in models["models"]:
             cells = []
             for n in threads:
@@ -883,9 +885,8 @@ def render_tables(report: dict, console) -> None:
 
     stages = report.get("stages", {})
     if stages.get("stages"):
-        table = Table(title=f"stage latency per frame, with pre/post-processing ({stages['threads']} thread(s))")
-        for col in ("stage", "load ms", "median ms", "p90 ms", "note"):
-            table.add_column(col, justify="left" if col in ("stage", "note") else "right")
+        table = _table(f"stage latency per frame, with pre/post-processing ({stages['threads']} thread(s))",
+                       ("stage", "load ms", "median ms", "p90 ms", "note"), ("stage", "note"))
         for row in stages["stages"]:
             if "median_ms" in row:
                 table.add_row(row["stage"], f"{row['load_ms']:.0f}", f"{row['median_ms']:.1f}",
@@ -901,9 +902,9 @@ def render_tables(report: dict, console) -> None:
 
     decode = report.get("decode", {})
     if decode.get("by_size"):
-        table = Table(title=f"decode per photo (ms, median), draft = JPEG DCT scaling to {decode['max_side']} px")
-        for col in ("size", "photos", "MP", "formats", "full", "draft", "full/draft", "draft to 3/4", "galprof"):
-            table.add_column(col, justify="left" if col in ("size", "formats") else "right")
+        table = _table(f"decode per photo (ms, median), draft = JPEG DCT scaling to {decode['max_side']} px",
+                       ("size", "photos", "MP", "formats", "full", "draft", "full/draft", "draft to 3/4", "galprof"),
+                       ("size", "formats"))
         for row in decode["by_size"]:
             table.add_row(row["size"], str(row["photos"]), f"{row['median_megapixels']:.1f}",
                           ",".join(row["formats"]), f"{row['full_ms']:.1f}", f"{row['draft_ms']:.1f}",
@@ -913,12 +914,11 @@ def render_tables(report: dict, console) -> None:
 
     scan = report.get("scan", {})
     if "first" in scan:
-        table = Table(title=f"end to end: pipeline.scan ({scan['workers']} worker(s) x "
-                            f"{scan['threads_per_worker']} thread(s))")
-        for col in ("run", "wall s", "files", "cached", "frames", "files/s", "photos/s", "frames/s",
-                    "CPU ms/file", "files/s idle cores", "decode ms/file", "analyze ms/frame", "errors",
-                    "RSS MB"):
-            table.add_column(col, justify="left" if col == "run" else "right")
+        table = _table(f"end to end: pipeline.scan ({scan['workers']} worker(s) x "
+                       f"{scan['threads_per_worker']} thread(s))",
+                       ("run", "wall s", "files", "cached", "frames", "files/s", "photos/s", "frames/s",
+                        "CPU ms/file", "files/s idle cores", "decode ms/file", "analyze ms/frame", "errors",
+                        "RSS MB"), ("run",))
 
         def cell(value: object) -> str:
             return "-" if value is None else str(value)

@@ -347,10 +347,11 @@ def photos(source: Path | None, category: str | None, subcategory: str | None, p
         known = {c["id"]: c for c in document["interests"]["categories"]}
         from galprof.analysis.interests import Taxonomy
 
-        cat = Taxonomy.load().category(category)
+        taxonomy = Taxonomy.load(document["settings"].get("taxonomy"))
+        cat = taxonomy.category(category)
         if cat is None:
             click.echo(f"error: unknown category {category!r}; categories: "
-                       + ", ".join(c.id for c in Taxonomy.load().categories), err=True)
+                       + ", ".join(c.id for c in taxonomy.categories), err=True)
             sys.exit(2)
         rows = [r for r in rows if cat.id in r["categories"]]
         if subcategory is not None:
@@ -396,14 +397,15 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
     holds f (N x 1280 photo embeddings), p (N x 1000 classifier scores rebuilt from the stored top-k),
     o (N x 80 maximum detector confidence per COCO class), paths, class_labels and object_labels.
     """
-    from galprof.analysis.interests import export_features, read_labels
+    from galprof.analysis.interests import export_features
     from galprof.config import Settings
     from galprof.store import Store
-    from galprof.vision.registry import models_dir
+    from galprof.vision.onnx_model import read_labels
+    from galprof.vision.registry import load_manifest
 
-    labels_dir = models_dir() / "labels"
-    class_labels = read_labels(labels_dir / "imagenet1k.txt")
-    object_labels = read_labels(labels_dir / "coco80.txt")
+    manifest = load_manifest()
+    class_labels = read_labels(manifest["efficientnet_lite0"].labels_path())
+    object_labels = read_labels(manifest["nanodet"].labels_path())
     failed = 0
     if source.is_dir():
         from galprof.pipeline import ScanUsageError

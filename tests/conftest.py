@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.people_factory import PhotoReader
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -15,3 +19,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real evaluation data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def lfw(shared_data: Path) -> Path:
+    """The LFW photos of the real evaluation data (one folder per person)."""
+    return shared_data / "lfw"
+
+
+@pytest.fixture(scope="module")
+def reader() -> PhotoReader:
+    """MediaFacts of real photo files through galprof's EXIF reader and face pipeline (people tests)."""
+    from tests.people_factory import PhotoReader
+
+    return PhotoReader()

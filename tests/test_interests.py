@@ -14,8 +14,8 @@ from galprof.analysis.interests import (
     export_features,
     frame_interests,
     media_interests,
-    read_labels,
 )
+from galprof.vision.onnx_model import read_labels
 from tests.profile_factory import MODELS, frame, media, theme_profile
 
 CATEGORIES = {"outdoors", "indoors", "food", "transport", "activity", "sports", "music", "appliances",

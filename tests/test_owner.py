@@ -70,16 +70,6 @@ def test_relation_by_age():
 # ------------------------------------------------------------------ real galleries
 
 
-@pytest.fixture(scope="module")
-def reader() -> PhotoReader:
-    return PhotoReader()
-
-
-@pytest.fixture(scope="module")
-def lfw(shared_data: Path) -> Path:
-    return shared_data / "lfw"
-
-
 def copy_with_exif(src: Path, dst: Path, camera: dict, day: int | None) -> Path:
     """A copy of a photo with a phone camera's EXIF (pixels untouched); no capture date when `day` is
     None (the reader then falls back to the file's mtime)."""

@@ -224,20 +224,10 @@ def test_analyze_people_on_synthetic_gallery():
 # ------------------------------------------------------------------ real faces (LFW)
 
 
-@pytest.fixture(scope="module")
-def reader() -> PhotoReader:
-    return PhotoReader()
-
-
-@pytest.fixture(scope="module")
-def lfw(shared_data: Path) -> Path:
-    return shared_data / "lfw"
-
-
 def test_lfw_clustering_quality(lfw: Path, reader: PhotoReader):
     """All 33 LFW people, 6 photos each, every face clustered (background faces too, with the
     cannot-link), measured on the central face. The full set is in benchmarks/cluster_lfw.py
-    (F 0.99 there); the floor leaves room for model rebuilds."""
+    (F 0.98 there); the floor leaves room for model rebuilds."""
     names = sorted(p.name for p in lfw.iterdir() if p.is_dir())
     emb, frames, truth, main = [], [], [], []
     for name, photos in lfw_people(lfw, names, 6).items():

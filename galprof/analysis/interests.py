@@ -75,7 +75,7 @@ class Taxonomy:
     @classmethod
     def load(cls, path: str | Path | None = None) -> Taxonomy:
         path = Path(path) if path else default_taxonomy_path()
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
 
     @classmethod
     def from_dict(cls, data: dict, path: str | None = None) -> Taxonomy:
@@ -100,11 +100,6 @@ class Taxonomy:
         """A category by id or by label, case-insensitive ("animals" or "pets/animals")."""
         key = name.strip().lower()
         return next((c for c in self.categories if key in (c.id.lower(), c.label.lower())), None)
-
-    def subcategory(self, category: str, sub: str) -> Subcategory:
-        cat = self.category(category)
-        assert cat is not None
-        return next(s for s in cat.subcategories if s.id == sub)
 
 
 @dataclass
@@ -135,15 +130,18 @@ def frame_interests(frame: FrameFacts, taxonomy: Taxonomy) -> Hits:
     """The (category, subcategory) pairs one frame signals, with their evidence."""
     hits: Hits = {}
     pooled: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
+    # a classifier mapping's threshold is its subcategory's classifier_threshold (Taxonomy.from_dict)
+    pooled_threshold: dict[tuple[str, str], float] = {}
     for cs in frame.classes:
         for m in taxonomy.classifier.get(cs.label, ()):
             key = (m.category, m.subcategory)
             pooled[key].append((cs.label, float(cs.score)))
+            pooled_threshold[key] = m.threshold
             if cs.score >= m.threshold:
                 hits.setdefault(key, Evidence()).add(CLASSIFIER, cs.label, float(cs.score))
     for key, members in pooled.items():
         total = sum(score for _, score in members)
-        if key not in hits and total >= taxonomy.subcategory(*key).classifier_threshold:
+        if key not in hits and total >= pooled_threshold[key]:
             ev = hits.setdefault(key, Evidence())
             for label, score in members:
                 ev.add(CLASSIFIER, label, score)
@@ -303,10 +301,6 @@ def count_interests(media: Iterable[MediaFacts], taxonomy: Taxonomy | None = Non
 
 
 # ---- the paper's per-photo representation (f, p, o), exported for users' own classifiers ----
-
-
-def read_labels(path: str | Path) -> list[str]:
-    return [line.rstrip("\n") for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _index(labels: list[str]) -> dict[str, int]:

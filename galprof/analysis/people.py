@@ -61,7 +61,7 @@ class ClusterParams:
     (dlib's 0.6 is about 0.42 there: raw dlib embeddings have norms around 1.4).
 
     Defaults chosen by the sweep in benchmarks/cluster_lfw.py on LFW, whole and cut to 3, 4 and 6
-    photos per person (a gallery has many people seen a few times): F 1.00 / 0.98 / 0.99 / 0.99.
+    photos per person (a gallery has many people seen a few times): F 0.98 / 0.92 / 0.98 / 0.99.
     epsilon is flat over 0-0.25, attach_distance over 0.35-0.5; larger min_cluster_size or
     min_samples lose people with few photos (F 0.35 at 3 photos each with min_cluster_size 4);
     merge_distance is the sensitive one: 0.38 merges the Williams sisters, 0.32 leaves people split.
@@ -101,9 +101,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 
 def _hdbscan_labels(points: np.ndarray, params: ClusterParams, method: str | None = None) -> np.ndarray:
-    """HDBSCAN labels (-1 = noise): the `hdbscan` package, else scikit-learn's port (ARM has no
-    hdbscan wheel). scikit-learn counts a point among its own min_samples neighbours and the package
-    does not, hence the +1 there."""
+    """HDBSCAN labels (-1 = noise); too few points for a cluster are all noise."""
     n = len(points)
     min_size = max(2, params.min_cluster_size)
     if n < min_size:
@@ -112,9 +110,11 @@ def _hdbscan_labels(points: np.ndarray, params: ClusterParams, method: str | Non
 
 
 def _fit_hdbscan(points: np.ndarray, min_size: int, min_samples: int, epsilon: float, method: str) -> np.ndarray:
+    """The `hdbscan` package, else scikit-learn's port (ARM has no hdbscan wheel). scikit-learn counts
+    a point among its own min_samples neighbours and the package does not, hence the +1 there."""
     n = len(points)
     options = {"min_cluster_size": min_size, "cluster_selection_epsilon": float(epsilon),
-                   "cluster_selection_method": method, "allow_single_cluster": True, "metric": "euclidean"}
+               "cluster_selection_method": method, "allow_single_cluster": True, "metric": "euclidean"}
     try:
         import hdbscan
 
@@ -483,10 +483,6 @@ class PeopleReport:
     demography: dict[str, Any]
     person_of_face: dict[tuple[str, int, int], int] = field(default_factory=dict)
     close_people: set[int] = field(default_factory=set)
-    unassigned_faces: int = 0
-
-    def person(self, person_id: int) -> Person | None:
-        return next((p for p in self.people if p.id == person_id), None)
 
     def sections(self) -> dict[str, Any]:
         """The JSON-ready "people", "owner" and "demography" sections of the profile."""
@@ -529,15 +525,16 @@ def analyze_people(
     settings = settings or Settings()
     today = today or date.today()
     records, items = _collect_faces(media)
+    embeddings = np.stack([r.face.embedding for r in records]) if records else np.zeros((0, 128))
     labels = cluster_faces(
-        np.stack([r.face.embedding for r in records]) if records else np.zeros((0, 128)),
+        embeddings,
         frame_ids=[(r.path, r.frame) for r in records],
         trusted=[is_trusted(r.face, settings) for r in records],
         clip_ids=[r.path if r.kind == "video" else None for r in records],
         params=ClusterParams.from_settings(settings),
     )
     n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
-    x = l2_normalise(np.stack([r.face.embedding for r in records])) if records else np.zeros((0, 128))
+    x = l2_normalise(embeddings)
     groups = [np.flatnonzero(labels == c) for c in range(n_clusters)]
     centroids = (
         l2_normalise(np.stack([x[g].mean(axis=0) for g in groups])) if groups else np.zeros((0, 128))
@@ -581,7 +578,6 @@ def analyze_people(
         demography=demography,
         person_of_face=person_of_face,
         close_people=close,
-        unassigned_faces=int((labels < 0).sum()),
     )
 
 

@@ -150,8 +150,7 @@ def _mrz_lines(text: str) -> list[str]:
 def readable_words(text: str) -> list[str]:
     """Tokens that look like words (3+ letters with a vowel, or CJK characters): OCR of photos
     without text yields mostly short consonant strings and punctuation."""
-    words = [w for w in _WORD_TOKEN_RE.findall(text) if any(c.lower() in _VOWELS for c in w) or not w.isascii()]
-    return words
+    return [w for w in _WORD_TOKEN_RE.findall(text) if any(c.lower() in _VOWELS for c in w) or not w.isascii()]
 
 
 def find_sensitive(text: str | None, document_words: int = OCR_DOCUMENT_WORDS) -> list[Finding]:

@@ -4,7 +4,7 @@ JPEGs are decoded with DCT scaling (`Image.draft`) straight to the smallest scal
 result is still at least DRAFT_FRACTION (90 %) of the wanted size, so a 12 MP photo is never decoded at
 full size just to be shrunk: a 4000 x 3000 one decodes at 1/4 (1000 x 750) and is enlarged by 2 % to
 1024 x 768, instead of decoding at 1/2 and shrinking 2x, which cost ~40 % more CPU. The frame keeps
-exactly the size it had (longest side = max_side): the face detector's tiles are fixed in frame pixels
+exactly the size it had (longest side = max_side): the face detector's fine pass is sized in frame pixels
 and its scores near the threshold move with the frame size (1008 px frames of 12 MP group photos lost
 8 of 51 faces of 64-75 px; the same pixels enlarged to 1024 px found 52-53). The remaining resize uses
 Pillow's area-averaging BOX filter: ~30 % cheaper than BILINEAR at these factors, no aliasing when
@@ -26,9 +26,8 @@ try:  # HEIC/HEIF (iPhones, many Android phones) through libheif
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    HEIF_OK = True
 except ImportError:  # pragma: no cover - pillow-heif is a dependency, but keep photos working without it
-    HEIF_OK = False
+    pass
 
 # Pixels above which a photo is refused. Pillow's own guard (MAX_IMAGE_PIXELS, ~89 Mpx) warns and raises
 # at twice that; a drafted JPEG is decoded at 1/8 scale so it may be larger (a 108 MP phone photo is fine).

@@ -38,6 +38,8 @@ CACHE_DIRS = {
 # ISO-BMFF (MP4/MOV/HEIF) major/compatible brands that mean a still image.
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 AVIF_BRANDS = {b"avif", b"avis"}
+# Brands of a movie: a file listing one of them is a video even when it also lists a HEIF/AVIF brand.
+VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"qt  ", b"M4V "}
 # QuickTime files may start with one of these atoms instead of `ftyp`.
 QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"}
 
@@ -46,6 +48,15 @@ QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"}
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef",
                 ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".dcr", ".mos", ".mrw"}
 NON_VISUAL_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"crx ", b"F4A ", b"F4B "}
+
+# The names a format may have without a mismatch note (MP4 and QuickTime are interchangeable).
+FORMAT_SUFFIXES = {
+    "jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"}, "png": {".png"}, "gif": {".gif"}, "tiff": {".tif", ".tiff"},
+    "bmp": {".bmp", ".dib"}, "webp": {".webp"}, "heic": {".heic", ".heif", ".hif"}, "avif": {".avif"},
+    "avi": {".avi"}, "mkv": {".mkv", ".webm"}, "webm": {".webm", ".mkv"},
+    "mp4": {".mp4", ".m4v", ".mov", ".3gp", ".3g2", ".qt"}, "mov": {".mov", ".qt", ".mp4", ".m4v"},
+    "3gp": {".3gp", ".3g2", ".mp4"},
+}
 
 HEAD_BYTES = 64
 
@@ -97,10 +108,9 @@ def sniff(head: bytes) -> tuple[str, str] | None:
             return None
         box_size = int.from_bytes(head[0:4], "big")
         brands = {major} | {head[i:i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
-        video_brands = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"qt  ", b"M4V "}
-        if major in AVIF_BRANDS or (brands & AVIF_BRANDS and not brands & video_brands):
+        if major in AVIF_BRANDS or (brands & AVIF_BRANDS and not brands & VIDEO_BRANDS):
             return "photo", "avif"
-        if major in HEIF_BRANDS or (brands & HEIF_BRANDS and not brands & video_brands):
+        if major in HEIF_BRANDS or (brands & HEIF_BRANDS and not brands & VIDEO_BRANDS):
             return "photo", "heic"
         if major == b"qt  ":
             return "video", "mov"
@@ -156,7 +166,6 @@ def _walk(directory: str, rel_dir: str, include: Sequence[str], exclude: Sequenc
         rel = f"{rel_dir}{name}"
         if name.startswith(".") and not include_hidden:
             continue
-        path = entry.path
         try:
             is_dir = entry.is_dir(follow_symlinks=True)
         except OSError:
@@ -164,9 +173,9 @@ def _walk(directory: str, rel_dir: str, include: Sequence[str], exclude: Sequenc
         if is_dir:
             if name.lower() in CACHE_DIRS or (exclude and _matches(rel, name, exclude)):
                 continue
-            subdirs.append((path, rel))
+            subdirs.append((entry.path, rel))
             continue
-        yield from _file(entry, path, rel, name, include, exclude, seen)
+        yield from _file(entry, rel, include, exclude, seen)
     for path, rel in subdirs:
         try:
             st = os.stat(path)
@@ -180,8 +189,9 @@ def _walk(directory: str, rel_dir: str, include: Sequence[str], exclude: Sequenc
         yield from _walk(path, rel + "/", include, exclude, include_hidden, seen)
 
 
-def _file(entry: os.DirEntry, path: str, rel: str, name: str, include: Sequence[str],
-          exclude: Sequence[str], seen: set[tuple[int, int]]) -> Iterator[MediaItem | ScanError]:
+def _file(entry: os.DirEntry, rel: str, include: Sequence[str], exclude: Sequence[str],
+          seen: set[tuple[int, int]]) -> Iterator[MediaItem | ScanError]:
+    path, name = entry.path, entry.name
     if include and not _matches(rel, name, include):
         return
     if exclude and _matches(rel, name, exclude):
@@ -229,13 +239,6 @@ def suffix_mismatch(item: MediaItem) -> str | None:
     suffix = _suffix(item.path)
     if not suffix or suffix not in MEDIA_SUFFIXES:
         return None
-    expected = {
-        "jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"}, "png": {".png"}, "gif": {".gif"}, "tiff": {".tif", ".tiff"},
-        "bmp": {".bmp", ".dib"}, "webp": {".webp"}, "heic": {".heic", ".heif", ".hif"}, "avif": {".avif"},
-        "avi": {".avi"}, "mkv": {".mkv", ".webm"}, "webm": {".webm", ".mkv"},
-        "mp4": {".mp4", ".m4v", ".mov", ".3gp", ".3g2", ".qt"}, "mov": {".mov", ".qt", ".mp4", ".m4v"},
-        "3gp": {".3gp", ".3g2", ".mp4"},
-    }.get(item.format, set())
-    if suffix in expected:
+    if suffix in FORMAT_SUFFIXES.get(item.format, ()):
         return None
     return f"named {suffix} but the content is {item.format}; read as {item.format}"

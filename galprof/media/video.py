@@ -15,7 +15,9 @@ presentation time of the frame actually taken.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import av
@@ -162,37 +164,45 @@ def _sample(container, stream, fps: float, max_frames: int, max_side: int) -> Vi
                        rotation=rotation, codec=stream.codec_context.name, metadata=metadata, problem=problem)
 
 
-def _keyframe_in(container, stream, target: float, low: float, high: float):
-    """The first keyframe in [low, high], found by seeking to `target` and decoding keyframes only
-    (the one at or before the target, then the next ones), or None."""
+def _seek(container, stream, target: float) -> None:
+    """Move the demuxer to the keyframe at or before `target` seconds."""
+    container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+
+
+@contextlib.contextmanager
+def _keyframes_from(container, stream, target: float) -> Iterator:
+    """The keyframes from the one at or before `target` on, decoded alone (the codec skips the others)."""
     stream.codec_context.skip_frame = "NONKEY"
     try:
-        container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
-            if frame.time is None or frame.time > high:
-                return None
-            if frame.time >= low:
-                return frame
-        return None
+        _seek(container, stream, target)
+        yield container.decode(stream)
     finally:
         stream.codec_context.skip_frame = "DEFAULT"
 
 
+def _keyframe_in(container, stream, target: float, low: float, high: float):
+    """The first keyframe in [low, high], found by seeking to `target` and decoding keyframes only
+    (the one at or before the target, then the next ones), or None."""
+    with _keyframes_from(container, stream, target) as keyframes:
+        for frame in keyframes:
+            if frame.time is None or frame.time > high:
+                return None
+            if frame.time >= low:
+                return frame
+    return None
+
+
 def _keyframe_spacing(container, stream, target: float) -> float | None:
     """Seconds between the first two keyframes from `target` on (decoding only those two)."""
-    stream.codec_context.skip_frame = "NONKEY"
-    try:
-        container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-        times = []
-        for frame in container.decode(stream):
+    times = []
+    with _keyframes_from(container, stream, target) as keyframes:
+        for frame in keyframes:
             if frame.time is None:
                 return None
             times.append(frame.time)
             if len(times) == 2:
                 return times[1] - times[0]
-        return None
-    finally:
-        stream.codec_context.skip_frame = "DEFAULT"
+    return None
 
 
 def _seek_sample(container, stream, targets: list[float], half_frame: float, take) -> None:
@@ -214,7 +224,7 @@ def _seek_sample(container, stream, targets: list[float], half_frame: float, tak
                 last_taken = key.time
                 continue
         if decoder is None or (seek_helps and position is not None and target - position > SEEK_MIN_GAP_S):
-            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+            _seek(container, stream, target)
             decoder = container.decode(stream)
             after_seek = True
         else:

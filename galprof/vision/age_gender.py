@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from galprof.vision.onnx_model import OnnxModel
-from galprof.vision.registry import load_manifest, models_dir
+from galprof.vision.registry import load_manifest
 
 
 class _ChipModel:
@@ -20,7 +20,7 @@ class _ChipModel:
 
     def __init__(self, name: str, threads: int):
         entry = load_manifest()[name]
-        self.model = OnnxModel(entry.path(models_dir()), threads=threads)
+        self.model = OnnxModel(entry.path(), threads=threads)
         self.size = int(entry.extra["chip_size"])
         self.means = np.asarray(entry.extra["means"], dtype=np.float32)
         self.scale = np.float32(entry.extra["scale"])
@@ -45,14 +45,6 @@ class AgeGenderEstimator:
         self.age_weights = np.asarray(self.age.extra["age_weights"], dtype=np.float32)
         self.female_index = list(self.gender.extra.get("class_names", ["female", "male"])).index("female")
         self.flip = flip
-
-    @property
-    def age_size(self) -> int:
-        return self.age.size
-
-    @property
-    def gender_size(self) -> int:
-        return self.gender.size
 
     def _run(self, model: _ChipModel, chips: np.ndarray) -> np.ndarray:
         if not self.flip:

@@ -86,9 +86,8 @@ def warp(image: Image.Image, matrix: np.ndarray, size: int) -> np.ndarray:
     # image coords -> region coords: (p - origin) / factor
     inverse = np.array([[inverse[0, 0], inverse[0, 1], inverse[0, 2] - left],
                         [inverse[1, 0], inverse[1, 1], inverse[1, 2] - top]]) / factor
-    image = region
-    chip = image.transform((size, size), Image.Transform.AFFINE, data=tuple(inverse.reshape(-1)),
-                           resample=Image.Resampling.BILINEAR)
+    chip = region.transform((size, size), Image.Transform.AFFINE, data=tuple(inverse.reshape(-1)),
+                            resample=Image.Resampling.BILINEAR)
     return np.asarray(chip)
 
 

@@ -8,16 +8,15 @@ the results depend on (manifest sha256 prefixes), so the cache can invalidate ro
 from __future__ import annotations
 
 import hashlib
-import importlib
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from galprof.analysis import ocr
 from galprof.config import Settings
 from galprof.facts import FrameFacts
-from galprof.vision.registry import load_manifest
+from galprof.vision.registry import file_sha256, load_manifest
 
 OBJECT_MIN_SCORE = 0.3  # NanoDet scores per class are weak; later stages apply per-class thresholds
 CLASS_TOP_K = 10
@@ -38,7 +37,7 @@ def analysis_signature(settings: Settings) -> str:
         "max_side": settings.max_side, "video_fps": settings.video_fps,
         "video_max_frames": settings.video_max_frames, "face_score": settings.face_score,
         "face_detector": settings.face_detector, "classifier": _classifier_identity(settings),
-        "ocr": _ocr_functions(settings) is not None, "ingest": INGEST_VERSION,
+        "ocr": ocr_enabled(settings), "ingest": INGEST_VERSION,
     }
     text = repr(sorted(relevant.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -48,28 +47,13 @@ def _classifier_identity(settings: Settings) -> str:
     """The packaged tier, or the user model's file hash and normalisation."""
     if not settings.classifier_model:
         return settings.classifier_tier
-    from galprof.vision.registry import file_sha256
-
     return (f"{file_sha256(Path(settings.classifier_model))[:12]}:{settings.classifier_mean}:"
             f"{settings.classifier_std}")
 
 
-def _ocr_functions(settings: Settings) -> tuple[Callable, Callable] | None:
-    """(needs_ocr, read_text) from galprof.analysis.ocr when OCR is on and available, else None."""
-    if not settings.ocr:
-        return None
-    try:
-        module = importlib.import_module("galprof.analysis.ocr")
-    except ImportError:
-        return None
-    needs = getattr(module, "needs_ocr", None)
-    read = getattr(module, "read_text", None) or getattr(module, "ocr_text", None)
-    if not callable(needs) or not callable(read):
-        return None
-    available = getattr(module, "ocr_available", None)
-    if callable(available) and not available():
-        return None
-    return needs, read
+def ocr_enabled(settings: Settings) -> bool:
+    """OCR runs when the settings ask for it and tesseract is installed."""
+    return settings.ocr and ocr.ocr_available()
 
 
 class FrameAnalyzer:
@@ -86,14 +70,13 @@ class FrameAnalyzer:
 
         self.settings = settings or Settings()
         threads = threads or self.settings.resolved_threads()
-        self.faces = FacePipeline(threads=threads, min_score=self.settings.face_score,
-                                  detector_variant=self.settings.face_detector)
+        self.faces = FacePipeline.from_settings(self.settings, threads=threads)
         self.objects = ObjectDetector(threads=threads)
         self.classifier = PhotoClassifier(threads=threads, tier=self.settings.classifier_tier,
                                           model_path=self.settings.classifier_model,
                                           labels_path=self.settings.classifier_labels,
                                           mean=self.settings.classifier_mean, std=self.settings.classifier_std)
-        self.ocr = _ocr_functions(self.settings)
+        self.ocr = ocr_enabled(self.settings)
         self.seconds: dict[str, float] = {"faces": 0.0, "objects": 0.0, "classifier": 0.0, "ocr": 0.0}
 
     def analyze(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameFacts:
@@ -110,10 +93,8 @@ class FrameAnalyzer:
         facts = FrameFacts(width=int(rgb.shape[1]), height=int(rgb.shape[0]), timestamp=timestamp,
                            objects=objects, classes=classes, faces=faces,
                            embedding=None if embedding is None else np.asarray(embedding, np.float32).reshape(-1))
-        if self.ocr is not None:
-            needs, read = self.ocr
-            if needs(facts):
-                facts.text = read(rgb)
+        if self.ocr and ocr.needs_ocr(facts):
+            facts.text = ocr.read_text(rgb)
         t4 = time.perf_counter()
         for name, seconds in (("faces", t1 - t0), ("objects", t2 - t1), ("classifier", t3 - t2),
                               ("ocr", t4 - t3)):

@@ -11,8 +11,9 @@ The converted MediaPipe models are fully convolutional and declare a free input 
 the fine pass and the zoomed-out retry are one run each on the photo's own aspect ratio (padded to a
 multiple of 32). They cost the pixels they look at: 3 square inputs for a 1024 x 768 photo instead of 4
 overlapping tiles, and a third of one for the retry. (Sessions fixed to each repeated shape ran no
-faster here and cost ~70 MB per worker, so one free-size session serves all.) A model with a fixed square input (back-256, or a user's
-file) is letterboxed instead, the fine pass becoming a grid of overlapping square tiles.
+faster here and cost ~70 MB per worker, so one free-size session serves all.) A model with a fixed
+square input (back-256, or a user's file) is letterboxed instead, the fine pass becoming a grid of
+overlapping square tiles.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import Box, FaceDetection
+from galprof.vision.align import as_image
 from galprof.vision.onnx_model import OnnxModel
 from galprof.vision.registry import load_manifest
 from galprof.vision.registry import model_path as model_path_of
@@ -43,17 +45,14 @@ _BUILTIN_ANCHORS = {
     "full": {"input_size": 192, "strides": [4], "anchors_per_layer": 1, "offset": 0.5},
     "back": {"input_size": 256, "strides": [16, 32, 32, 32], "anchors_per_layer": 2, "offset": 0.5},
 }
-KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")
 
 # Smallest face width (model input pixels) each variant finds reliably, measured on LFW faces shrunk
-# onto a canvas; the fine pass (or the tiling) uses it to choose its scale. Used when the manifest gives no value.
+# onto a canvas; the fine pass (or the tiling) uses it to choose its scale. Used when the manifest gives
+# no value.
 _MIN_FACE_INPUT = {128: 20.0, 192: 18.0, 256: 12.0}
 # A free-size input's sides must be multiples of the backbone's total stride, so that each upsampled
 # feature map matches the skip connection it is added to.
 SIDE_MULTIPLE = 32
-# onnxruntime runs a model faster when it knows the input shape (it fuses the additions into the
-# convolutions; 3-5 % per photo here), so the costly input shapes met repeatedly (whole image, fine
-# pass: both orientations) get a session of their own, up to this many: each holds 15-40 MB of buffers.
 
 
 @dataclass(frozen=True)
@@ -191,39 +190,38 @@ class FaceDetector:
                  min_face: int = 48, max_tiles: int = 4, zoom_out: float = 1.6):
         if variant not in VARIANTS:
             raise ValueError(f"unknown BlazeFace variant {variant!r} (choose from {', '.join(VARIANTS)})")
-        anchors, decode_cfg = self._variant_config(variant, model_path)
+        anchor_cfg, decode_cfg = self._variant_config(variant, model_path)
         path = Path(model_path) if model_path is not None else model_path_of(VARIANTS[variant])
         self.model = OnnxModel(path, threads=threads)
-        self.variant = variant
         shape = self.model.input_shape
         # NHWC (1, S, S, 3) for the MediaPipe conversions; NCHW (1, 3, S, S) is accepted too. A symbolic
         # height/width (the converted short and full range models) means any multiple of 32 runs.
         self.channels_last = shape[-1] == 3
         side = shape[1] if self.channels_last else shape[2]
-        spec = AnchorSpec.from_manifest(anchors)
+        spec = AnchorSpec.from_manifest(anchor_cfg)
         self.free_size = not isinstance(side, int)
         self.size = spec.input_size if self.free_size else side
         if spec.input_size != self.size:
             raise ValueError(f"{path}: input is {self.size} px but the {variant!r} anchors are for "
                              f"{spec.input_size} px")
         self.spec = spec
-        self.anchors = generate_anchors(spec)
+        self._score_outputs, self._box_outputs = self._split_outputs()
+        anchors = generate_anchors(spec)
         if self.free_size:
             # a free-size input cannot be compared with the anchors' size: check the anchor count
             # one run at that size gives
             probe = np.zeros((1, self.size, self.size, 3) if self.channels_last else (1, 3, self.size, self.size),
                              np.float32)
-            count = sum(self.model.run(probe)[i].size for i in self._split_outputs()[0])
-            if count != len(self.anchors):
+            count = sum(self.model.run(probe)[i].size for i in self._score_outputs)
+            if count != len(anchors):
                 raise ValueError(f"{path}: gives {count} anchors on a {self.size} px input but the {variant!r} "
-                                 f"model has {len(self.anchors)}; wrong variant for this file?")
-        self._anchors_by_size = {(self.size, self.size): self.anchors}
+                                 f"model has {len(anchors)}; wrong variant for this file?")
+        self._anchors_by_size = {(self.size, self.size): anchors}
         self.nms_iou = float(decode_cfg.get("nms_iou", 0.3))
         self.min_face_input = float(decode_cfg.get("min_face_input", _MIN_FACE_INPUT.get(self.size, 16.0)))
         self.min_face = min_face
         self.max_tiles = max_tiles
         self.zoom_out = zoom_out
-        self._score_outputs, self._box_outputs = self._split_outputs()
 
     @staticmethod
     def _variant_config(variant: str, model_path: str | Path | None) -> tuple[dict, dict]:
@@ -441,12 +439,9 @@ class FaceDetector:
         """Faces in an (H, W, 3) uint8 RGB image; boxes and keypoints in its pixels, best first.
 
         A Pillow image is accepted too, saving the array -> image copy when the caller has one."""
-        if isinstance(rgb, Image.Image):
-            image = rgb if rgb.mode == "RGB" else rgb.convert("RGB")
-        elif rgb.ndim != 3 or rgb.shape[2] != 3:
+        if not isinstance(rgb, Image.Image) and (rgb.ndim != 3 or rgb.shape[2] != 3):
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
-        else:
-            image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+        image = as_image(rgb)
         width, height = image.size
         parts = self._free_passes(image, min_score) if self.free_size else self._window_passes(image, min_score)
         boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)

