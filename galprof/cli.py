@@ -200,7 +200,7 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
-    1 when some failed (listed under "errors"), 2 for a usage error.
+    1 when some failed (listed under "errors"), 2 for a usage error, 3 for an internal error.
     """
     from galprof.pipeline import ScanUsageError
     from galprof.pipeline import scan as run_scan

@@ -27,7 +27,9 @@ def write_json(doc: Any, output: str | os.PathLike | None = None, stream: TextIO
 
 def read_json(path: str | os.PathLike) -> dict[str, Any]:
     """A profile document from a file (ValueError when it is not one). Not validated: see documents.py."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    from galprof.validate import parse_json
+
+    data = parse_json(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or "schema_version" not in data or "interests" not in data:
         raise ValueError(f"{path} is not a galprof profile")
     return data
