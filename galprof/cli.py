@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from galprof import __version__
+from galprof.command import GalprofGroup
+from galprof.errors import UsageError
+from galprof.render.safe import safe_text
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GalprofGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="galprof")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error (or set GALPROF_DEBUG=1).")
+def main(debug: bool) -> None:
     """galprof: learn what a photo gallery says about its owner, privately, on this machine.
 
     Scan a folder of photos and videos with on-device models and get a JSON profile:
     interests, people and their demography, the owner, privacy status of each photo, places.
+
+    Exit codes: 0 every file read, 1 some files failed, 2 usage or fatal error, 3 internal error,
+    130 interrupted.
     """
 
 
@@ -91,6 +97,7 @@ def bench(folder: Path | None, repeats: int, threads_text: str | None, estimate_
     import json
 
     from rich.console import Console
+    from rich.text import Text
 
     from galprof.bench import BenchOptions, render_tables, run_bench
     from galprof.config import Settings
@@ -118,47 +125,43 @@ def bench(folder: Path | None, repeats: int, threads_text: str | None, estimate_
         sys.exit(2)
     text = json.dumps(report, indent=2)
     if json_path is not None:
-        json_path.write_text(text + "\n")
-        err.print(f"JSON report written to {json_path}")
+        from galprof.render.json import write_json
+
+        write_json(report, json_path)
+        err.print(Text(f"JSON report written to {safe_text(json_path)}"))
     if fmt == "json":
         click.echo(text)
     else:
         render_tables(report, err)
 
 
-def _output_problem(path: Path) -> str | None:
-    """Why the profile could not be written to `path` (checked before a long scan), or None.
-    Missing parent folders are fine (the writer creates them) when the nearest existing one is a
-    writable folder."""
-    if path.is_dir():
-        return f"cannot write the output: {path} is a folder"
-    if path.exists():
-        return None if os.access(path, os.W_OK) else f"cannot write the output: {path} is not writable"
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        return f"cannot write the output: {ancestor} is not a folder"
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        return f"cannot write the output: folder {ancestor} is not writable"
-    return None
-
-
-def _load_settings(config_path: Path | None):
-    """Settings from a JSON config file (any subset of the fields), else the defaults."""
-    import json
-
+def _load_settings(config_path: Path | None, flags: dict):
+    """Settings from a JSON config file (any subset of the fields) and the options that were given,
+    all checked against the settings schema (UsageError naming the file or option and the field)."""
     from galprof.config import Settings
+    from galprof.validate import read_json_file
 
-    if config_path is None:
-        return Settings()
-    try:
-        data = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read the config {config_path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise TypeError(f"the config {config_path} must hold a JSON object of settings")
-    return Settings.from_dict(data)
+    settings = Settings()
+    if config_path is not None:
+        source = f"--config {safe_text(config_path)}"
+        settings = Settings.from_dict(read_json_file(config_path, source), source)
+    for name, value in flags.items():
+        if value is not None:
+            settings = settings.updated({name: value}, "--" + name.replace("_", "-"))
+    return settings
+
+
+def _check_scan_inputs(settings) -> None:
+    """The taxonomy and labels files read by the scan or its profile, checked before any photo is."""
+    from galprof.analysis.interests import Taxonomy
+    from galprof.validate import check_labels_file
+
+    if settings.classifier_model and not settings.classifier_labels:
+        raise UsageError("--classifier-model needs --classifier-labels")
+    if settings.classifier_labels:
+        check_labels_file(settings.classifier_labels, f"the classifier labels {safe_text(settings.classifier_labels)}")
+    if settings.taxonomy:
+        Taxonomy.load(settings.taxonomy)
 
 
 @main.command("scan")
@@ -197,39 +200,29 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
-    1 when some failed (listed under "errors"), 2 for a usage error.
+    1 when some failed (listed under "errors"), 2 for a usage error, 3 for an internal error.
     """
     from galprof.pipeline import ScanUsageError
     from galprof.pipeline import scan as run_scan
-
-    def fail(message: str) -> None:
-        click.echo(f"error: {message}", err=True)
-        sys.exit(2)
+    from galprof.render.output import output_problem
 
     if not folder.exists():
-        fail(f"folder not found: {folder}")
+        raise UsageError(f"folder not found: {safe_text(folder)}")
     if not folder.is_dir():
-        fail(f"not a folder: {folder}")
-    if output is not None and (problem := _output_problem(output)):
-        fail(problem)
+        raise UsageError(f"not a folder: {safe_text(folder)}")
+    if output is not None and (problem := output_problem(output)):
+        raise UsageError(problem)
     if cache_path is not None and cache_path.is_dir():
-        fail(f"the cache must be a file, not the folder {cache_path}")
-    if classifier_model and not classifier_labels:
-        fail("--classifier-model needs --classifier-labels")
-    try:
-        settings = _load_settings(config_path)
-    except (ValueError, TypeError) as exc:
-        fail(str(exc))
+        raise UsageError(f"the cache must be a file, not the folder {safe_text(cache_path)}")
     flags = {"workers": workers or None, "video_fps": video_fps, "face_detector": face_detector,
              "classifier_tier": "lite2" if accurate else None, "classifier_model": classifier_model,
              "classifier_labels": classifier_labels, "taxonomy": taxonomy, "ocr": False if no_ocr else None}
-    for name, value in flags.items():
-        if value is not None:
-            setattr(settings, name, value)
+    settings = _load_settings(config_path, flags)
+    _check_scan_inputs(settings)
     try:
         result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude)
     except ScanUsageError as exc:
-        fail(str(exc))
+        raise UsageError(safe_text(exc)) from None
     except KeyboardInterrupt:
         click.echo("interrupted: files analyzed so far are cached; run the scan again to continue", err=True)
         sys.exit(130)
@@ -237,66 +230,24 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     from galprof.render.json import emit
 
     try:
-        try:
-            emit(build_profile(result, settings), fmt, output)
-        except OSError as exc:
-            fail(f"cannot write the output {output}: {exc.strerror or exc}")
+        emit(build_profile(result, settings), fmt, output)
     finally:
         result.store.close()
     if not quiet:
         for error in result.errors[:5]:
-            click.echo(f"failed: {error.path}: {error.stage}: {error.reason}", err=True)
+            click.echo(safe_text(f"failed: {error.path}: {error.stage}: {error.reason}"), err=True)
         if len(result.errors) > 5:
             click.echo(f"failed: ... and {len(result.errors) - 5} more (all under \"errors\" in the profile)",
                        err=True)
         stats = result.stats
-        notes = f", {len(result.warnings)} notes (e.g. {result.warnings[0].reason})" if result.warnings else ""
+        notes = (f", {len(result.warnings)} notes (e.g. {safe_text(result.warnings[0].reason)})"
+                 if result.warnings else "")
         click.echo(f"galprof: {stats['analyzed']} analyzed, {stats['cached']} cached, {len(result.errors)} failed, "
                    f"{stats['removed']} removed in {stats['seconds']['total']:.1f} s{notes}", err=True)
     sys.exit(1 if result.errors else 0)
 
 
 # --- show, photos, features: re-use stored results without re-scanning -------------------------------
-
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False
-
-
-def _load_document(source: Path | None, quiet: bool = True) -> dict:
-    """A profile document from a saved profile JSON or from a cache database (default: the user cache).
-    Exits with code 2 and a one-line message when the source is neither."""
-    from galprof.store import default_cache_path
-
-    path = source or default_cache_path()
-    if not path.is_file():
-        click.echo(f"error: no such profile or cache: {path}", err=True)
-        sys.exit(2)
-    if _is_sqlite(path):
-        from galprof.config import Settings
-        from galprof.profile import profile_from_store
-        from galprof.store import Store
-
-        if not quiet:
-            click.echo(f"galprof: building the profile from the cache {path}", err=True)
-        try:
-            with Store(path) as store:
-                return profile_from_store(store, Settings())
-        except Exception as exc:  # noqa: BLE001 - a damaged or foreign database: one line, exit 2
-            click.echo(f"error: cannot read the cache {path}: {str(exc).splitlines()[0] if str(exc) else exc}",
-                       err=True)
-            sys.exit(2)
-    from galprof.render.json import read_json
-
-    try:
-        return read_json(path)
-    except (ValueError, UnicodeDecodeError) as exc:
-        click.echo(f"error: {path} is neither a galprof profile (JSON) nor a cache database: {exc}", err=True)
-        sys.exit(2)
-
 
 @main.command("show")
 @click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
@@ -311,14 +262,10 @@ def show(source: Path | None, fmt: str, output: Path | None, quiet: bool) -> Non
     SOURCE is a profile JSON written by `galprof scan -o`, or a cache database (default: the user cache),
     from which the profile is rebuilt (people, interests, privacy, places) without running any model.
     """
+    from galprof.documents import load_document
     from galprof.render.json import emit
 
-    document = _load_document(source, quiet)
-    try:
-        emit(document, fmt, output)
-    except OSError as exc:
-        click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
-        sys.exit(2)
+    emit(load_document(source, None if quiet else lambda line: click.echo(line, err=True)), fmt, output)
 
 
 @main.command("photos")
@@ -335,50 +282,25 @@ def photos(source: Path | None, category: str | None, subcategory: str | None, p
 
     SOURCE is a profile JSON or a cache database (default: the user cache).
     """
-    import json
+    from galprof.documents import load_document, select_photos
 
     if category is None and person is None and private is None:
-        click.echo("error: give --category, --person or --private/--public", err=True)
-        sys.exit(2)
-    document = _load_document(source)
-    rows = document["photos"]
-    title = []
-    if category is not None:
-        known = {c["id"]: c for c in document["interests"]["categories"]}
-        from galprof.analysis.interests import Taxonomy
-
-        taxonomy = Taxonomy.load(document["settings"].get("taxonomy"))
-        cat = taxonomy.category(category)
-        if cat is None:
-            click.echo(f"error: unknown category {category!r}; categories: "
-                       + ", ".join(c.id for c in taxonomy.categories), err=True)
-            sys.exit(2)
-        rows = [r for r in rows if cat.id in r["categories"]]
-        if subcategory is not None:
-            rows = [r for r in rows if subcategory in r["categories"][cat.id]]
-        title.append(f"{cat.label} ({len(rows)} of {known.get(cat.id, {}).get('photos', 0)} counted)")
-    if person is not None:
-        if not any(p["id"] == person for p in document["people"]):
-            click.echo(f"error: no person {person}; people: "
-                       + ", ".join(str(p["id"]) for p in document["people"][:30]), err=True)
-            sys.exit(2)
-        rows = [r for r in rows if person in r["people"]]
-        title.append(f"person {person}")
-    if private is not None:
-        wanted = "private" if private else "public"
-        rows = [r for r in rows if r["privacy"]["status"] == wanted]
-        title.append(wanted)
+        raise UsageError("give --category, --person or --private/--public")
+    rows, title = select_photos(load_document(source), category, subcategory, person, private)
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        from galprof.render.json import write_json
+
+        write_json(rows)
     elif fmt == "table":
-        from rich.console import Console
+        from galprof.render.terminal import photos_table, print_to_stdout
 
-        from galprof.render.terminal import photos_table
-
-        Console().print(photos_table(rows, ", ".join(title)))
+        print_to_stdout(photos_table(rows, title))
     else:
-        for r in rows:
-            click.echo(r["path"])
+        from galprof.render.output import stdout_stream, write_stdout
+
+        # Like ls: file names verbatim into a pipe, control characters escaped on a terminal.
+        shown = safe_text if stdout_stream().isatty() else str
+        write_stdout("".join(shown(r["path"]) + "\n" for r in rows))
 
 
 @main.command("features")
@@ -399,6 +321,7 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
     """
     from galprof.analysis.interests import export_features
     from galprof.config import Settings
+    from galprof.documents import is_sqlite
     from galprof.store import Store
     from galprof.vision.onnx_model import read_labels
     from galprof.vision.registry import load_manifest
@@ -414,21 +337,19 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
         try:
             result = run_scan(source, Settings(workers=workers), cache_path=cache_path, quiet=quiet)
         except ScanUsageError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            raise UsageError(safe_text(exc)) from None
         failed = len(result.errors)
         try:
             n = export_features(result.iter_media(), class_labels, object_labels, output)
         finally:
             result.store.close()
-    elif _is_sqlite(source):
+    elif is_sqlite(source):
         with Store(source) as store:
             n = export_features(store.iter_media(), class_labels, object_labels, output)
     else:
-        click.echo(f"error: {source} is neither a folder nor a cache database", err=True)
-        sys.exit(2)
+        raise UsageError(f"{safe_text(source)} is neither a folder nor a cache database")
     if not quiet:
-        click.echo(f"galprof: features of {n} photos/videos written to {output}", err=True)
+        click.echo(f"galprof: features of {n} photos/videos written to {safe_text(output)}", err=True)
     sys.exit(1 if failed else 0)
 
 

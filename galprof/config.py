@@ -5,6 +5,7 @@ A profile echoes the settings it was made with (`settings` section of the JSON d
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, fields
 
@@ -70,12 +71,31 @@ class Settings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Settings:
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
+    def from_dict(cls, data: dict, source: str = "settings") -> Settings:
+        """Settings from any subset of the fields, checked against galprof/schema/settings.schema.json
+        (galprof.errors.UsageError `<source>: <field>: <why>` when a value is wrong)."""
+        return cls(**cls.checked(data, source))
+
+    def updated(self, changes: dict, source: str = "settings") -> Settings:
+        """A copy with `changes` (checked like from_dict) applied."""
+        return Settings(**{**self.to_dict(), **self.checked(changes, source)})
+
+    @classmethod
+    def checked(cls, data: dict, source: str) -> dict:
+        from galprof.errors import UsageError
+        from galprof.validate import check
+
+        if not isinstance(data, dict):
+            raise UsageError(f"{source}: must be a JSON object of settings")
+        unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return cls(**data)
+            raise UsageError(f"{source}: unknown settings: {', '.join(sorted(unknown))}")
+        for name, value in data.items():  # NaN passes every range check of a schema
+            if isinstance(value, float) and not math.isfinite(value):
+                raise UsageError(f"{source}: {name}: {value} is not a finite number")
+        check(data, "settings", source)
+        ints = {f.name for f in fields(cls) if f.type == "int"}
+        return {k: int(v) if k in ints else v for k, v in data.items()}  # JSON 2.0 is an integer too
 
     def resolved_workers(self) -> int:
         return self.workers or default_workers()

@@ -35,6 +35,7 @@ from galprof.media.decode import DecodeError, decode_image
 from galprof.media.discover import MediaItem, discover, suffix_mismatch
 from galprof.media.exif import exif_from_container, mtime_fallback, read_photo_exif
 from galprof.media.video import VideoError, sample_video
+from galprof.render.safe import safe_text
 from galprof.store import Store
 
 # Builds the per-worker frame analyzer; the default loads every packaged model (FrameAnalyzer).
@@ -232,7 +233,7 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     workers = min(settings.resolved_workers(), max(1, len(todo)))
     threads = settings.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
     if not quiet:
-        print(f"galprof: {len(items)} media files in {root}: {cached} unchanged (cached), "
+        print(f"galprof: {len(items)} media files in {safe_text(root)}: {cached} unchanged (cached), "
               f"{len(todo)} to analyze with {workers} worker(s) x {threads} thread(s)", file=sys.stderr)
 
     counts = {"analyzed": 0, "failed": 0, "photos": 0, "videos": 0, "frames": 0}

@@ -13,7 +13,6 @@ threshold. A video fires a category when any of its sampled frames does and coun
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -74,8 +73,11 @@ class Taxonomy:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Taxonomy:
+        """The taxonomy file, checked against galprof/schema/taxonomy.schema.json (UsageError if not)."""
+        from galprof.validate import load_taxonomy_data
+
         path = Path(path) if path else default_taxonomy_path()
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+        return cls.from_dict(load_taxonomy_data(path), str(path))
 
     @classmethod
     def from_dict(cls, data: dict, path: str | None = None) -> Taxonomy:

@@ -1,64 +1,48 @@
-"""The JSON renderer: the profile document to stdout or to a file, written atomically.
-
-A file is written to a temporary sibling, flushed and fsynced, then renamed over the target, so a
-reader never sees half a profile and an interrupted run leaves the previous file intact.
-"""
+"""The JSON renderer: the profile document to stdout or to a file (see render/output.py for how)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
+from galprof.render.output import write_output, write_stdout
 
-def dumps(doc: dict[str, Any], indent: int | None = 2) -> str:
+
+def dumps(doc: Any, indent: int | None = 2) -> str:
     return json.dumps(doc, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_json(doc: dict[str, Any], output: str | os.PathLike | None = None, stream: TextIO | None = None,
+def write_json(doc: Any, output: str | os.PathLike | None = None, stream: TextIO | None = None,
                indent: int | None = 2) -> None:
-    """Write `doc` to `output` atomically, or to `stream` (default stdout) when output is None or "-"."""
+    """Write `doc` to the path `output`, or to `stream` (default stdout) when output is None or "-".
+    Raises OutputError when it cannot be written."""
     text = dumps(doc, indent)
     if output is None or str(output) == "-":
-        out = stream or sys.stdout
-        out.write(text)
-        out.flush()
-        return
-    target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        write_stdout(text, stream)
+    else:
+        write_output(text, output)
 
 
 def read_json(path: str | os.PathLike) -> dict[str, Any]:
-    """A profile document from a file (ValueError when it is not one)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """A profile document from a file (ValueError when it is not one). Not validated: see documents.py."""
+    from galprof.validate import parse_json
+
+    data = parse_json(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or "schema_version" not in data or "interests" not in data:
         raise ValueError(f"{path} is not a galprof profile")
     return data
 
 
 def emit(doc: dict[str, Any], fmt: str = "json", output: str | os.PathLike | None = None) -> None:
-    """Deliver a document as the CLI does: JSON to `output` (atomically) or stdout; with
-    fmt == "table" the terminal view goes to stdout and JSON only to `output` when one is given."""
+    """Deliver a document as the CLI does: JSON to `output` or stdout; with fmt == "table" the
+    terminal view goes to stdout and JSON only to `output` when one is given."""
     if fmt == "table":
-        from galprof.render.terminal import render
+        from galprof.render.terminal import render_to_stdout
 
         if output is not None:
             write_json(doc, output)
-        render(doc)
+        render_to_stdout(doc)
         return
     write_json(doc, output)
