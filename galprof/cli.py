@@ -276,6 +276,7 @@ def _load_document(source: Path | None, quiet: bool = True) -> dict:
         click.echo(f"error: no such profile or cache: {path}", err=True)
         sys.exit(2)
     if _is_sqlite(path):
+        from galprof.cache_file import CacheError
         from galprof.config import Settings
         from galprof.profile import profile_from_store
         from galprof.store import Store
@@ -283,8 +284,13 @@ def _load_document(source: Path | None, quiet: bool = True) -> dict:
         if not quiet:
             click.echo(f"galprof: building the profile from the cache {path}", err=True)
         try:
-            with Store(path) as store:
+            with Store(path, create=False) as store:
+                for note in store.take_notes():  # e.g. readable by other users
+                    click.echo(f"warning: {note.path}: {note.reason}", err=True)
                 return profile_from_store(store, Settings())
+        except CacheError as exc:  # damaged, foreign, another version: the message names the path
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
         except Exception as exc:  # noqa: BLE001 - a damaged or foreign database: one line, exit 2
             click.echo(f"error: cannot read the cache {path}: {str(exc).splitlines()[0] if str(exc) else exc}",
                        err=True)
@@ -422,8 +428,16 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
         finally:
             result.store.close()
     elif _is_sqlite(source):
-        with Store(source) as store:
-            n = export_features(store.iter_media(), class_labels, object_labels, output)
+        from galprof.cache_file import CacheError
+
+        try:
+            with Store(source, create=False) as store:
+                n = export_features(store.iter_media(), class_labels, object_labels, output)
+                for note in store.take_notes():
+                    click.echo(f"warning: {note.path}: {note.reason}", err=True)
+        except CacheError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
     else:
         click.echo(f"error: {source} is neither a folder nor a cache database", err=True)
         sys.exit(2)
