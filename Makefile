@@ -7,26 +7,29 @@ GALLERY ?=
 SAMPLES := .cache/sample-gallery
 ARGS ?=
 
-.PHONY: install run test models bench bench-peer samples lint clean
+.PHONY: install run test models bench bench-peer samples lint clean system-packages tesseract
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	@command -v tesseract >/dev/null 2>&1 || $(MAKE) --no-print-directory tesseract
+	@(command -v tesseract && command -v strace) >/dev/null 2>&1 || $(MAKE) --no-print-directory system-packages
 	touch $@
 
 install: $(VENV)/.installed
 
-# OCR for the privacy rule; best effort (needs root and apt), galprof reports OCR as disabled without it.
-tesseract:
+# tesseract: OCR for the privacy rule (galprof reports OCR as disabled without it); strace: the test that
+# a scan opens no internet socket (skipped without it). Best effort: needs root (or sudo) and apt.
+system-packages:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null) \
-		|| echo "warning: could not install tesseract-ocr; the OCR privacy rule will be disabled"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace >/dev/null) \
+		|| echo "warning: could not install tesseract-ocr, strace; OCR (privacy rule) and the offline test are off"; \
 	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
-		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null) \
-		|| echo "warning: could not install tesseract-ocr; the OCR privacy rule will be disabled"; \
-	else echo "note: install tesseract-ocr with your package manager to enable the OCR privacy rule"; fi
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace >/dev/null) \
+		|| echo "warning: could not install tesseract-ocr, strace; OCR (privacy rule) and the offline test are off"; \
+	else echo "note: install tesseract-ocr (OCR privacy rule) and strace (offline test) with your package manager"; fi
+
+tesseract: system-packages
 
 $(SAMPLES)/.done: | $(VENV)/.installed
 	$(PY) -m galprof.samples $(SAMPLES)

@@ -344,8 +344,15 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
         finally:
             result.store.close()
     elif is_sqlite(source):
-        with Store(source) as store:
-            n = export_features(store.iter_media(), class_labels, object_labels, output)
+        from galprof.cache_file import CacheError
+
+        try:
+            with Store(source, create=False) as store:
+                n = export_features(store.iter_media(), class_labels, object_labels, output)
+                for note in store.take_notes():
+                    click.echo(f"warning: {safe_text(note.path)}: {safe_text(note.reason)}", err=True)
+        except CacheError as exc:
+            raise UsageError(safe_text(exc)) from None
     else:
         raise UsageError(f"{safe_text(source)} is neither a folder nor a cache database")
     if not quiet:

@@ -5,6 +5,7 @@ rebuilt from a cache database; and the photo selections of `galprof photos`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def load_document(source: Path | None, note: Callable[[str], None] | None = None
 
 
 def _from_cache(path: Path, note: Callable[[str], None] | None) -> dict[str, Any]:
+    from galprof.cache_file import CacheError
     from galprof.config import Settings
     from galprof.profile import profile_from_store
     from galprof.store import Store
@@ -53,8 +55,12 @@ def _from_cache(path: Path, note: Callable[[str], None] | None) -> dict[str, Any
     if note is not None:
         note(f"galprof: building the profile from the cache {safe_text(path)}")
     try:
-        with Store(path) as store:
+        with Store(path, create=False) as store:
+            for warning in store.take_notes():  # e.g. readable by other users
+                print(f"warning: {safe_text(warning.path)}: {safe_text(warning.reason)}", file=sys.stderr)
             return profile_from_store(store, Settings())
+    except CacheError as exc:  # damaged, foreign, another version: the message names the path
+        raise UsageError(safe_text(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign database: one line, exit 2
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"cannot read the cache {safe_text(path)}: {safe_text(first)}") from None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sqlite3
 import stat
 import sys
 import threading
@@ -29,10 +30,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from galprof.cache_file import CacheError
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
 from galprof.media.decode import DecodeError, decode_image
-from galprof.media.discover import MediaItem, discover, suffix_mismatch
+from galprof.media.discover import MediaItem, discover, display_path, real_path, suffix_mismatch
 from galprof.media.exif import exif_from_container, mtime_fallback, read_photo_exif
 from galprof.media.video import VideoError, sample_video
 from galprof.render.safe import safe_text
@@ -81,6 +83,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
+def _escape_note(path: str) -> str:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8; shown with \\x escapes (and any backslash doubled)"
+    return "file name holds a backslash; shown doubled (\\\\) so that it cannot read as a \\x escape"
+
+
 def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1) -> ItemResult:
     """Read, decode and analyze one file. Never raises for a bad file: failures become `error`."""
     result = ItemResult(path=item.display)
@@ -88,8 +98,7 @@ def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1
     if mismatch:
         result.notes.append(ScanError(item.display, "discover", mismatch))
     if item.display != item.path:
-        result.notes.append(ScanError(item.display, "discover",
-                                      "file name is not valid UTF-8; shown with \\x escapes"))
+        result.notes.append(ScanError(item.display, "discover", _escape_note(item.path)))
     try:
         st = os.stat(item.path)
     except FileNotFoundError:
@@ -210,25 +219,37 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     signature = _signature(settings, analyzer_factory)
     try:
         store = Store(cache_path)
+    except CacheError as exc:  # a foreign or unreadable file: its message names the path
+        raise ScanUsageError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: the cache is unusable
         raise ScanUsageError(f"cannot open the cache {cache_path or 'in the user cache dir'}: "
                              f"{_one_line(exc)}") from None
 
     errors: list[ScanError] = []
-    warnings: list[ScanError] = []
+    warnings: list[ScanError] = store.take_notes()  # permissions, a damaged cache moved aside
+    if not quiet:
+        for note in warnings:
+            print(f"galprof: warning: {note.path}: {note.reason}", file=sys.stderr)
     items: list[MediaItem] = []
     for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden):
         (items.append if isinstance(found, MediaItem) else errors.append)(found)
     discovered_at = time.perf_counter()
 
-    fresh = store.fresh_index(signature)
-    todo = [it for it in items if fresh.get(it.display) != (it.size, it.mtime)]
-    cached = len(items) - len(todo)
-    current = {it.display for it in items} | {e.path for e in errors}
-    gone = [p for p in store.paths_under(root_abs) if p not in current and not os.path.lexists(p)]
-    removed = store.remove(gone) if gone else 0
-    if errors:  # files that are no longer readable media: an old row must not outlive them
-        store.remove([e.path for e in errors])
+    try:
+        fresh = store.fresh_index(signature)
+        warnings.extend(store.take_notes())  # rows that cannot be decoded: their files are analyzed again
+        todo = [it for it in items if fresh.get(it.display) != (it.size, it.mtime)]
+        cached = len(items) - len(todo)
+        current = {it.display for it in items} | {e.path for e in errors}
+        gone = [p for p in store.paths_under(display_path(root_abs))
+                if p not in current and not os.path.lexists(real_path(p))]
+        removed = store.remove(gone) if gone else 0
+        if errors:  # files that are no longer readable media: an old row must not outlive them
+            store.remove([e.path for e in errors])
+    except sqlite3.DatabaseError as exc:  # damage PRAGMA quick_check did not see
+        store.close()
+        raise ScanUsageError(f"cannot read the cache {store.path}: {_one_line(exc)}; remove it to start "
+                             "a new one") from None
 
     workers = min(settings.resolved_workers(), max(1, len(todo)))
     threads = settings.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)

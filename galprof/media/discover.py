@@ -64,7 +64,8 @@ HEAD_BYTES = 64
 @dataclass
 class MediaItem:
     """A file that looks like media. `path` is the filesystem path (str, surrogate-escaped when the
-    name is not UTF-8); `display` is the same path safe to print and store (\\xNN for bad bytes)."""
+    name is not UTF-8); `display` is `display_path(path)`: safe to print and store, and one-to-one
+    with `path`, so it is also the file's key in the cache."""
 
     path: str
     display: str
@@ -75,12 +76,38 @@ class MediaItem:
 
 
 def display_path(path: str) -> str:
-    """A printable, UTF-8-encodable form of a path; identical to `path` for ordinary names."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A printable, UTF-8-encodable form of a path; identical to `path` for ordinary names.
+
+    A path that is not valid UTF-8 or that holds a backslash is escaped: each byte that is not UTF-8
+    becomes \\xNN and each backslash is doubled. Unescaped forms hold no backslash, so no two paths
+    share a form: a file named caf<0xE9>.jpg is shown caf\\xe9.jpg and a file literally named
+    caf\\xe9.jpg is shown caf\\\\xe9.jpg. `real_path` reverses it.
+    """
+    if "\\" not in path:
+        try:
+            path.encode("utf-8")
+            return path
+        except UnicodeEncodeError:
+            pass
+    return os.fsencode(path).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+def real_path(display: str) -> str:
+    """The filesystem path (surrogate-escaped str) of a `display_path` form."""
+    if "\\" not in display:
+        return display
+    raw, i, text = bytearray(), 0, display.encode("utf-8")
+    while i < len(text):
+        if text[i:i + 2] == b"\\\\":
+            raw += b"\\"
+            i += 2
+        elif text[i:i + 2] == b"\\x" and len(text) >= i + 4:
+            raw.append(int(text[i + 2:i + 4], 16))
+            i += 4
+        else:
+            raw.append(text[i])
+            i += 1
+    return os.fsdecode(bytes(raw))
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:

@@ -7,6 +7,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+# Belt and braces with ORT_DISABLE_TELEMETRY (set in galprof/__init__.py before this import): also
+# switch off the event calls, for a process that imported onnxruntime before galprof.
+ort.disable_telemetry_events()
+
 
 class OnnxModel:
     """An ONNX Runtime session on the CPU with its input name and shape read from the model.
