@@ -40,6 +40,7 @@ class Settings:
     video_max_frames: int = 30  # cap per video
     max_side: int = 1024  # decoded frames are never larger than this (longest side)
     include_hidden: bool = False
+    follow_links: bool = False  # follow symlinks whose target is outside the scanned folder
     # models
     face_detector: str = "full"  # BlazeFace variant: full (fewest false faces), short (fastest), back (256 px)
     classifier_tier: str = "lite0"  # EfficientNet-Lite0 (fast) or lite2 (accurate)

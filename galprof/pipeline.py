@@ -32,7 +32,7 @@ from pathlib import Path
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
 from galprof.media.decode import DecodeError, decode_image
-from galprof.media.discover import MediaItem, discover, suffix_mismatch
+from galprof.media.discover import DiscoverNote, MediaItem, discover, suffix_mismatch
 from galprof.media.exif import exif_from_container, mtime_fallback, read_photo_exif
 from galprof.media.video import VideoError, sample_video
 from galprof.store import Store
@@ -216,8 +216,14 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     errors: list[ScanError] = []
     warnings: list[ScanError] = []
     items: list[MediaItem] = []
-    for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden):
-        (items.append if isinstance(found, MediaItem) else errors.append)(found)
+    for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden,
+                          follow_links=settings.follow_links):
+        if isinstance(found, MediaItem):
+            items.append(found)
+        elif isinstance(found, DiscoverNote):  # a remark, not a failure: no exit code 1
+            warnings.append(ScanError(found.path, "discover", found.reason))
+        else:
+            errors.append(found)
     discovered_at = time.perf_counter()
 
     fresh = store.fresh_index(signature)
