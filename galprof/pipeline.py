@@ -22,6 +22,7 @@ import stat
 import sys
 import threading
 import time
+import warnings as pywarnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -81,7 +82,22 @@ def _one_line(exc: BaseException) -> str:
 
 
 def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1) -> ItemResult:
-    """Read, decode and analyze one file. Never raises for a bad file: failures become `error`."""
+    """Read, decode and analyze one file. Never raises for a bad file: failures become `error`.
+    Library warnings raised meanwhile (Pillow, numpy, ...) become notes on the file, not stderr lines."""
+    with pywarnings.catch_warnings(record=True) as caught:
+        pywarnings.simplefilter("always")
+        result = _process_item(item, settings, analyzer, threads)
+    reasons = []
+    for warning in caught:
+        text = str(warning.message).strip().splitlines()
+        reason = f"{warning.category.__name__}: {text[0][:160] if text else ''}".rstrip(": ")
+        if reason not in reasons:  # the same warning once per file (e.g. one per video frame)
+            reasons.append(reason)
+    result.notes.extend(ScanError(item.display, "analyze", reason) for reason in reasons)
+    return result
+
+
+def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -> ItemResult:
     result = ItemResult(path=item.display)
     mismatch = suffix_mismatch(item)
     if mismatch:
@@ -107,7 +123,7 @@ def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1
         if item.kind == "photo":
             media.exif = read_photo_exif(item.path)
             t1 = time.process_time()
-            decoded = decode_image(item.path, settings.max_side)
+            decoded = decode_image(item.path, settings.max_side, settings.decode_memory_mb * 2**20)
             t2 = time.process_time()
             media.exif.width, media.exif.height = decoded.original_width, decoded.original_height
             if media.exif.orientation is None:
@@ -123,6 +139,7 @@ def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1
             media.duration, media.fps = sample.duration, sample.fps
             if sample.problem:
                 result.notes.append(ScanError(item.display, "decode", sample.problem))
+            result.notes.extend(ScanError(item.display, "decode", note) for note in sample.notes)
             frames = [(f.rgb, f.timestamp) for f in sample.frames]
     except (DecodeError, VideoError) as exc:
         result.error = ScanError(item.display, "decode", str(exc))
