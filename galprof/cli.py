@@ -179,6 +179,8 @@ def _check_scan_inputs(settings) -> None:
               help="Only files whose relative path or name matches (case-insensitive, repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Skip files and folders whose relative path or name matches (case-insensitive, repeatable).")
+@click.option("--follow-links", is_flag=True,
+              help="Also follow symlinks whose target is outside FOLDER (by default they are listed as notes).")
 @click.option("--video-fps", type=click.FloatRange(min=0.01), default=None,
               help="Video frames sampled per second [default: 1].")
 @click.option("--face-detector", type=click.Choice(["full", "short", "back"]), default=None,
@@ -196,7 +198,7 @@ def _check_scan_inputs(settings) -> None:
 def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
          include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
          accurate: bool, classifier_model: str | None, classifier_labels: str | None, taxonomy: str | None,
-         no_ocr: bool, config_path: Path | None) -> None:
+         no_ocr: bool, config_path: Path | None, follow_links: bool) -> None:
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
@@ -216,7 +218,8 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
         raise UsageError(f"the cache must be a file, not the folder {safe_text(cache_path)}")
     flags = {"workers": workers or None, "video_fps": video_fps, "face_detector": face_detector,
              "classifier_tier": "lite2" if accurate else None, "classifier_model": classifier_model,
-             "classifier_labels": classifier_labels, "taxonomy": taxonomy, "ocr": False if no_ocr else None}
+             "classifier_labels": classifier_labels, "taxonomy": taxonomy, "ocr": False if no_ocr else None,
+             "follow_links": True if follow_links else None}
     settings = _load_settings(config_path, flags)
     _check_scan_inputs(settings)
     try:

@@ -40,7 +40,9 @@ class Settings:
     video_fps: float = 1.0  # sampled frames per second of video
     video_max_frames: int = 30  # cap per video
     max_side: int = 1024  # decoded frames are never larger than this (longest side)
+    decode_memory_mb: int = 200  # a photo needing more to decode (full size, per worker) is an error
     include_hidden: bool = False
+    follow_links: bool = False  # follow symlinks whose target is outside the scanned folder
     # models
     face_detector: str = "full"  # BlazeFace variant: full (fewest false faces), short (fastest), back (256 px)
     classifier_tier: str = "lite0"  # EfficientNet-Lite0 (fast) or lite2 (accurate)

@@ -23,6 +23,7 @@ import stat
 import sys
 import threading
 import time
+import warnings as pywarnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -34,7 +35,7 @@ from galprof.cache_file import CacheError
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
 from galprof.media.decode import DecodeError, decode_image
-from galprof.media.discover import MediaItem, discover, display_path, real_path, suffix_mismatch
+from galprof.media.discover import DiscoverNote, MediaItem, discover, display_path, real_path, suffix_mismatch
 from galprof.media.exif import exif_from_container, mtime_fallback, read_photo_exif
 from galprof.media.video import VideoError, sample_video
 from galprof.render.safe import safe_text
@@ -92,7 +93,22 @@ def _escape_note(path: str) -> str:
 
 
 def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1) -> ItemResult:
-    """Read, decode and analyze one file. Never raises for a bad file: failures become `error`."""
+    """Read, decode and analyze one file. Never raises for a bad file: failures become `error`.
+    Library warnings raised meanwhile (Pillow, numpy, ...) become notes on the file, not stderr lines."""
+    with pywarnings.catch_warnings(record=True) as caught:
+        pywarnings.simplefilter("always")
+        result = _process_item(item, settings, analyzer, threads)
+    reasons = []
+    for warning in caught:
+        text = str(warning.message).strip().splitlines()
+        reason = f"{warning.category.__name__}: {text[0][:160] if text else ''}".rstrip(": ")
+        if reason not in reasons:  # the same warning once per file (e.g. one per video frame)
+            reasons.append(reason)
+    result.notes.extend(ScanError(item.display, "analyze", reason) for reason in reasons)
+    return result
+
+
+def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -> ItemResult:
     result = ItemResult(path=item.display)
     mismatch = suffix_mismatch(item)
     if mismatch:
@@ -117,7 +133,7 @@ def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1
         if item.kind == "photo":
             media.exif = read_photo_exif(item.path)
             t1 = time.process_time()
-            decoded = decode_image(item.path, settings.max_side)
+            decoded = decode_image(item.path, settings.max_side, settings.decode_memory_mb * 2**20)
             t2 = time.process_time()
             media.exif.width, media.exif.height = decoded.original_width, decoded.original_height
             if media.exif.orientation is None:
@@ -133,6 +149,7 @@ def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1
             media.duration, media.fps = sample.duration, sample.fps
             if sample.problem:
                 result.notes.append(ScanError(item.display, "decode", sample.problem))
+            result.notes.extend(ScanError(item.display, "decode", note) for note in sample.notes)
             frames = [(f.rgb, f.timestamp) for f in sample.frames]
     except (DecodeError, VideoError) as exc:
         result.error = ScanError(item.display, "decode", str(exc))
@@ -231,8 +248,14 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
         for note in warnings:
             print(f"galprof: warning: {note.path}: {note.reason}", file=sys.stderr)
     items: list[MediaItem] = []
-    for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden):
-        (items.append if isinstance(found, MediaItem) else errors.append)(found)
+    for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden,
+                          follow_links=settings.follow_links):
+        if isinstance(found, MediaItem):
+            items.append(found)
+        elif isinstance(found, DiscoverNote):  # a remark, not a failure: no exit code 1
+            warnings.append(ScanError(found.path, "discover", found.reason))
+        else:
+            errors.append(found)
     discovered_at = time.perf_counter()
 
     try:

@@ -34,10 +34,13 @@ def image_bytes(fmt: str, rgb: np.ndarray | None = None, mode: str = "RGB", **sa
 
 
 def write_video(path: Path, fmt: str | None = None, codec: str = "mpeg4", frames: int = 40, rate: int = 10,
-                width: int = 64, height: int = 32, metadata: dict | None = None, gop: int | None = None) -> Path:
+                width: int = 64, height: int = 32, metadata: dict | None = None, gop: int | None = None,
+                faststart: bool = False) -> Path:
     """A short video: top half red, bottom half blue, and a grey block in the first 16 columns whose
-    level is (6 i) in frame i, so the frame a sampler took can be told from its pixels."""
-    with av.open(str(path), "w", format=fmt) as container:
+    level is (6 i) in frame i, so the frame a sampler took can be told from its pixels. faststart: the
+    MP4 index first (as phones write it), so that a cut copy still opens."""
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", format=fmt, options=options) as container:
         for key, value in (metadata or {}).items():
             container.metadata[key] = value
         stream = container.add_stream(codec, rate=rate)
@@ -60,13 +63,18 @@ def write_video(path: Path, fmt: str | None = None, codec: str = "mpeg4", frames
 def rotate_mp4(src: Path, dst: Path) -> Path:
     """Copy an MP4 with its track matrix set to the iPhone-portrait one (display rotated 90 degrees
     clockwise), as phones record portrait video."""
+    return set_mp4_matrix(src, dst, (0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000))
+
+
+def set_mp4_matrix(src: Path, dst: Path, matrix: tuple[int, ...]) -> Path:
+    """Copy an MP4 with the 9 x 32-bit fixed-point display matrix of its (first) `tkhd` replaced."""
     data = bytearray(src.read_bytes())
     i = data.find(b"tkhd")
     version = data[i + 4]
     offset = i + 8 + (32 if version == 1 else 20) + 16
     identity = struct.pack(">9i", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
     assert data[offset:offset + 36] == identity, "unexpected tkhd layout"
-    data[offset:offset + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    data[offset:offset + 36] = struct.pack(">9i", *matrix)
     dst.write_bytes(bytes(data))
     return dst
 

@@ -130,7 +130,7 @@ def themed_scan(data: Path):
         tmp = Path(tempfile.mkdtemp(prefix="galprof-themes-"))
         atexit.register(shutil.rmtree, tmp, True)
         gallery = build_gallery(tmp / "gallery", theme_sources(data))
-        result = scan(gallery, Settings(workers=1), cache_path=tmp / "cache.sqlite", quiet=True)
+        result = scan(gallery, Settings(workers=1, follow_links=True), cache_path=tmp / "cache.sqlite", quiet=True)
         _SCANS[key] = (result, gallery)
     return _SCANS[key]
 

@@ -173,3 +173,43 @@ def test_corrupt_exif_does_not_stop_decoding(shared_data):
             sorted((shared_data / "exif-samples" / "jpg" / "tests").glob("*.jp*g")):
         decoded = decode_image(str(path), max_side=256)
         assert decoded.rgb.ndim == 3 and max(decoded.rgb.shape[:2]) <= 256
+
+
+def test_over_budget_photo_is_refused_before_decoding(tmp_path):
+    """9400 x 9400 is under Pillow's bomb limit but over the 200 MB budget: refused from its header."""
+    (tmp_path / "big.png").write_bytes(huge_png_header(9400, 9400))
+    with pytest.raises(DecodeError, match=r"too large to decode within the memory budget \(9400 x 9400"):
+        decode_image(str(tmp_path / "big.png"))
+
+
+@pytest.mark.parametrize(("mode", "budget_ok"), [("RGB", 4 * 600 * 400), ("RGBA", 8 * 600 * 400),
+                                                 ("L", 600 * 400), ("P", 9 * 600 * 400)])
+def test_memory_budget_counts_the_peak_per_mode(tmp_path, mode, budget_ok):
+    path = tmp_path / "a.png"
+    Image.fromarray(gradient(600, 400)).convert(mode).save(path)
+    assert decode_image(str(path), max_side=100, memory_budget=budget_ok).rgb.shape == (67, 100, 3)
+    with pytest.raises(DecodeError, match="memory budget"):
+        decode_image(str(path), max_side=100, memory_budget=budget_ok - 1)
+
+
+def test_drafted_jpeg_is_budgeted_at_its_decoded_size(tmp_path):
+    path = str(tmp_path / "big.jpg")
+    Image.fromarray(gradient(64, 48)).resize((4000, 3000), Image.Resampling.NEAREST).save(path, quality=80)
+    decoded = decode_image(path, max_side=512, memory_budget=4 * 500 * 375)  # decoded at 1/8
+    assert decoded.draft_scale == 0.125
+    with pytest.raises(DecodeError, match="memory budget"):
+        decode_image(path, max_side=2048, memory_budget=4 * 500 * 375)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L", "1", "I;16"])
+def test_large_images_reduced_before_conversion_keep_their_content(tmp_path, mode):
+    big = Image.fromarray(gradient(64, 48)).resize((2400, 1800), Image.Resampling.NEAREST).convert(
+        mode if mode != "I;16" else "L")
+    if mode == "I;16":
+        big = Image.fromarray(np.asarray(big).astype(np.uint16) * 257)
+    big.save(tmp_path / "big.png")
+    decoded = decode_image(str(tmp_path / "big.png"), max_side=200)
+    assert decoded.rgb.shape == (150, 200, 3)
+    small = decode_image(str(tmp_path / "big.png"), max_side=2400)  # no reduction
+    reference = np.asarray(Image.fromarray(small.rgb).resize((200, 150), Image.Resampling.BOX)).astype(int)
+    assert np.abs(decoded.rgb.astype(int) - reference).mean() < 3, mode

@@ -9,7 +9,7 @@ import pillow_heif
 import pytest
 
 from galprof.facts import ScanError
-from galprof.media.discover import MediaItem, discover, sniff, suffix_mismatch
+from galprof.media.discover import DiscoverNote, MediaItem, discover, sniff, suffix_mismatch
 from tests.media_factory import image_bytes, write_video
 
 
@@ -147,3 +147,95 @@ def test_non_utf8_name(tmp_path):
     assert found.display.endswith("caf\\xe9.jpg")
     found.display.encode("utf-8")  # printable and storable
     assert os.path.exists(found.path)  # the real path still opens the file
+
+
+def test_deeply_nested_folders_do_not_abort_the_walk(tmp_path):
+    """1500 levels (deeper than Python's recursion limit): the photo at the bottom is found."""
+    levels = [os.path.join(str(tmp_path), *["d"] * n) for n in range(1, 1501)]
+    for level in levels:  # os.makedirs and shutil.rmtree are recursive themselves
+        os.mkdir(level)
+    bottom = os.path.join(levels[-1], "bottom.jpg")
+    with open(bottom, "wb") as f:
+        f.write(image_bytes("JPEG"))
+    (tmp_path / "top.jpg").write_bytes(image_bytes("JPEG"))
+    try:
+        found = list(discover(tmp_path))
+        assert [f.path for f in found] == [str(tmp_path / "top.jpg"), bottom]
+        assert all(isinstance(f, MediaItem) for f in found)
+    finally:
+        os.remove(bottom)
+        for level in reversed(levels):
+            os.rmdir(level)
+
+
+def test_walk_order_files_first_then_subfolders_depth_first(tmp_path):
+    jpeg = image_bytes("JPEG")
+    for rel in ["b/y.jpg", "b/a/x.jpg", "a/z/w.jpg", "a/v.jpg", "c.jpg", "a.jpg"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(jpeg)
+    order = [os.path.relpath(f.path, tmp_path) for f in discover(tmp_path)]
+    assert order == ["a.jpg", "c.jpg", "a/v.jpg", "a/z/w.jpg", "b/y.jpg", "b/a/x.jpg"]
+
+
+def _outside_layout(tmp_path: Path) -> Path:
+    """root/ with links to a folder and a photo outside it, and links that stay inside it."""
+    outside, root = tmp_path / "outside", tmp_path / "root"
+    (outside / "album").mkdir(parents=True)
+    (outside / "album" / "far.jpg").write_bytes(image_bytes("JPEG"))
+    (outside / "single.jpg").write_bytes(image_bytes("PNG"))
+    (root / "own").mkdir(parents=True)
+    (root / "own" / "near.jpg").write_bytes(image_bytes("JPEG"))
+    (root / "to_album").symlink_to(outside / "album")
+    (root / "to_single.jpg").symlink_to(outside / "single.jpg")
+    (root / "to_disk").symlink_to("/")
+    (root / "inside_link").symlink_to(root / "own")  # same folder again: walked once
+    (root / "near_link.png").symlink_to(root / "own" / "near.jpg")  # same file again: counted once
+    (outside / "album" / "back").symlink_to(root)  # a loop when links are followed
+    return root
+
+
+def test_symlinks_leaving_the_folder_are_notes_not_followed(tmp_path):
+    root = _outside_layout(tmp_path)
+    found = list(discover(root))
+    items = [os.path.relpath(f.path, root) for f in found if isinstance(f, MediaItem)]
+    notes = {os.path.relpath(f.path, root): f.reason for f in found if isinstance(f, DiscoverNote)}
+    assert items == ["near_link.png"]  # files first; inside_link/ and own/ hold the same file: once
+    assert set(notes) == {"to_album", "to_single.jpg", "to_disk"}
+    assert notes["to_disk"] == "symlink to outside the scanned folder, not followed: /; use --follow-links"
+    assert str(tmp_path / "outside" / "album") in notes["to_album"]
+    assert not [f for f in found if isinstance(f, ScanError)]
+
+
+def test_follow_links_opts_in_and_stays_loop_safe(tmp_path):
+    root = _outside_layout(tmp_path)
+    (root / "to_disk").unlink()  # keep the test off the real disk
+    found = list(discover(root, follow_links=True))
+    items = sorted(os.path.relpath(f.path, root) for f in found if isinstance(f, MediaItem))
+    assert items == ["near_link.png", "to_album/far.jpg", "to_single.jpg"]
+    assert not [f for f in found if not isinstance(f, MediaItem)]
+
+
+def test_scan_lists_outside_links_as_notes(tmp_path):
+    """Through the pipeline: a note in warnings, not an error (the exit code stays 0)."""
+    from galprof.config import Settings
+    from galprof.pipeline import scan
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "elsewhere.jpg").write_bytes(image_bytes("JPEG"))
+    (root / "link.jpg").symlink_to(tmp_path / "elsewhere.jpg")
+    result = scan(root, Settings(workers=1), cache_path=tmp_path / "c.sqlite", quiet=True,
+                  analyzer_factory=_NoAnalyzer)
+    try:
+        assert result.paths == [] and result.errors == []
+        assert [(w.stage, w.reason.split(":")[0]) for w in result.warnings] == [
+            ("discover", "symlink to outside the scanned folder, not followed")]
+    finally:
+        result.store.close()
+
+
+class _NoAnalyzer:
+    signature = "test"
+
+    def __init__(self, settings, threads):
+        pass

@@ -8,7 +8,7 @@ import pytest
 
 from galprof.media.exif import exif_from_container
 from galprof.media.video import VideoError, sample_times, sample_video
-from tests.media_factory import rotate_mp4, write_video
+from tests.media_factory import rotate_mp4, set_mp4_matrix, write_video
 
 
 def test_sample_times():
@@ -130,3 +130,79 @@ def test_corrupt_videos(tmp_path):
         sample_video(str(tmp_path / "garbage.mp4"))
     with pytest.raises(VideoError, match="vanished"):
         sample_video(str(tmp_path / "missing.mp4"))
+
+
+C45 = 46341  # cos 45 degrees in 16.16 fixed point
+
+
+@pytest.mark.parametrize(("matrix", "note"), [
+    ((0,) * 9, "unusual display matrix (degenerate, rotation -2147483648), ignored"),
+    ((-0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000), "unusual display matrix (mirrored, rotation -180), ignored"),
+    ((C45, C45, 0, -C45, C45, 0, 0, 0, 0x40000000), "unusual display matrix (rotation -45), ignored"),
+])
+def test_unusual_display_matrices_are_ignored_with_a_note(tmp_path, matrix, note):
+    source = write_video(tmp_path / "a.mp4", frames=20, width=64, height=32)
+    odd = set_mp4_matrix(source, tmp_path / "odd.mp4", matrix)
+    sample = sample_video(str(odd), fps=1.0)
+    assert sample.rotation == 0 and sample.notes == [note]
+    assert (sample.width, sample.height) == (64, 32)
+    rgb = sample.frames[0].rgb
+    assert rgb.shape == (32, 64, 3)
+    assert rgb[4, 40, 0] > 200 and rgb[28, 40, 2] > 200  # as stored: red on top, blue below
+
+
+def test_upside_down_is_still_applied(tmp_path):
+    source = write_video(tmp_path / "a.mp4", frames=20, width=64, height=32)
+    turned = set_mp4_matrix(source, tmp_path / "r180.mp4", (-0x10000, 0, 0, 0, -0x10000, 0, 0, 0, 0x40000000))
+    sample = sample_video(str(turned), fps=1.0)
+    assert abs(sample.rotation) == 180 and sample.notes == []
+    assert sample.frames[0].rgb[4, 40, 2] > 200  # blue on top
+
+
+def _cut(src, dst, fraction: float):
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * fraction)])
+    return dst
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "mkv"])
+def test_generated_video_cut_short_gets_an_ends_early_note(tmp_path, suffix):
+    good = write_video(tmp_path / f"good.{suffix}", frames=40, rate=10, faststart=True)
+    assert sample_video(str(good)).notes == []
+    cut = _cut(good, tmp_path / f"cut.{suffix}", 0.6)
+    sample = sample_video(str(cut))
+    (note,) = [n for n in sample.notes if n.startswith("ends early")]
+    decoded = float(note.split("decoded ")[1].split(" s")[0])
+    assert 0.5 <= decoded <= 3.0 and "of 4.0 s" in note  # bytes are not time: keyframes are big
+
+
+def test_real_cut_videos_are_noted_with_a_clear_reason(shared_data, tmp_path):
+    for source in [shared_data / "videos" / "asl_gestures" / "book.mkv", shared_data / "videos" / "car-detection.mp4"]:
+        assert sample_video(str(source), max_side=256).notes == []
+        for fraction in (0.9, 0.5):
+            cut = _cut(source, tmp_path / f"{fraction}{source.suffix}", fraction)
+            sample = sample_video(str(cut), max_side=256)
+            notes = sample.notes + [sample.problem or ""]
+            assert any(n.startswith("ends early: decoded") for n in notes), (source.name, fraction)
+            assert not any("not permitted" in n for n in notes)
+
+
+def test_damaged_mkv_says_truncated_not_operation_not_permitted(tmp_path):
+    good = write_video(tmp_path / "good.mkv", frames=40, rate=10, gop=5)
+    reasons = []
+    for percent in range(5, 100, 3):
+        cut = _cut(good, tmp_path / f"cut{percent}.mkv", percent / 100)
+        try:
+            sample = sample_video(str(cut))
+            reasons += [sample.problem or ""] + sample.notes
+        except VideoError as exc:
+            reasons.append(str(exc))
+    assert not [r for r in reasons if "not permitted" in r or "Errno" in r]
+    assert any("truncated or damaged" in r for r in reasons)
+
+
+def test_video_above_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    path = write_video(tmp_path / "a.mp4", frames=5, width=64, height=32)
+    with pytest.raises(VideoError, match=r"video of 64 x 32 is too large to decode"):
+        sample_video(str(path), max_pixels=64 * 32 - 1)
+    assert len(sample_video(str(path), max_pixels=64 * 32).frames) == 1

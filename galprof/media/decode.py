@@ -11,6 +11,13 @@ Pillow's area-averaging BOX filter: ~30 % cheaper than BILINEAR at these factors
 shrinking, and the same faces found. EXIF orientation is applied after the (orientation-independent)
 size reduction. Every colour mode (CMYK, L, P, 16-bit, float, alpha) is normalized to RGB; images above
 the decompression-bomb limit are refused with a one-line reason instead of exhausting memory.
+
+Memory: the full-size image (after DCT scaling for JPEG) must fit the decode budget (Settings.
+decode_memory_mb; 4 bytes a pixel for RGB, twice that with alpha, see _peak_bytes_per_pixel), else the
+photo is an error rather than a reason for the OOM killer; a big image is reduced (Image.reduce) before
+any colour conversion, so that at most one more full-size copy is made.
+A HEIF/AVIF whose items reach past the end of the file (a cut file, which libheif would paint green) is
+an error too.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from galprof.media.bmff import truncation
 
 try:  # HEIC/HEIF (iPhones, many Android phones) through libheif
     import pillow_heif
@@ -35,6 +44,11 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 MAX_PIXELS_JPEG = 4 * MAX_PIXELS
 # A JPEG may be decoded (DCT-scaled) down to this fraction of max_side instead of being resized.
 DRAFT_FRACTION = 0.9
+# Bytes the full-size decoded image may take (Settings.decode_memory_mb): 52 Mpixel of RGB, so a 48 MP
+# phone HEIC fits and a 9400 x 9400 PNG (which peaked at 425 MB in RGB, 1.7 GB in RGBA) does not.
+DEFAULT_MEMORY_BUDGET = 200 * 2**20
+# Modes Image.reduce averages correctly (P, 1 and I;16 are converted first)
+_REDUCIBLE = {"RGB", "RGBA", "L", "LA", "CMYK", "I", "F", "YCbCr"}
 
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -78,7 +92,7 @@ def target_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def decode_image(path: str, max_side: int = 1024) -> DecodedImage:
+def decode_image(path: str, max_side: int = 1024, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> DecodedImage:
     """Decode a photo file (first frame of animated formats). Raises DecodeError with a short reason."""
     try:
         with warnings.catch_warnings():
@@ -91,11 +105,13 @@ def decode_image(path: str, max_side: int = 1024) -> DecodedImage:
             finally:
                 Image.MAX_IMAGE_PIXELS = saved_limit
             with im:
-                return _decode_open(im, max_side)
+                if (im.format or "").lower() in ("heif", "avif") and (cut := truncation(path)):
+                    raise DecodeError(cut)
+                return _decode_open(im, max_side, memory_budget)
     except DecodeError:
         raise
-    except UnidentifiedImageError:
-        raise DecodeError("not a readable image (unknown or corrupt format)") from None
+    except UnidentifiedImageError:  # a cut HEIC may not even open: say why when its boxes tell
+        raise DecodeError(truncation(path) or "not a readable image (unknown or corrupt format)") from None
     except FileNotFoundError:
         raise DecodeError("file vanished during the scan") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, Image.DecompressionBombError) as exc:
@@ -121,7 +137,7 @@ def _orientation(im: Image.Image) -> int | None:
     return value if value in range(1, 9) else None
 
 
-def _decode_open(im: Image.Image, max_side: int) -> DecodedImage:
+def _decode_open(im: Image.Image, max_side: int, memory_budget: int) -> DecodedImage:
     fmt = (im.format or "unknown").lower()
     width, height = im.size
     if width <= 0 or height <= 0:
@@ -130,19 +146,20 @@ def _decode_open(im: Image.Image, max_side: int) -> DecodedImage:
     if width * height > limit:
         raise DecodeError(f"image of {width}x{height} = {width * height / 1e6:.0f} Mpixel is above the "
                           f"decompression-bomb limit of {limit / 1e6:.0f} Mpixel")
-    orientation = _orientation(im)
     if fmt == "jpeg" and max(width, height) > max_side:
         # draft picks the coarsest DCT scale whose result is at least the size asked for
         least = max(1, math.ceil(max_side * DRAFT_FRACTION))
         im.draft("RGB" if im.mode in ("RGB", "YCbCr") else None, target_size(width, height, least))
+    _check_budget(im, memory_budget)
+    orientation = _orientation(im)  # after the budget check: a PNG's getexif() decodes the whole image
     try:
         im.seek(0)  # first frame of GIF / animated WebP / multi-page TIFF
     except EOFError:
         pass
     im.load()
     draft_scale = im.size[0] / width
-    rgb_im = _to_rgb(im)
     w, h = target_size(width, height, max_side)  # from the full size: a draft may be a little smaller
+    rgb_im = _to_rgb(_reduced(im, w, h))
     if (w, h) != rgb_im.size:
         rgb_im = rgb_im.resize((w, h), Image.Resampling.BOX, reducing_gap=2.0)
     if orientation in _TRANSPOSE:
@@ -154,6 +171,42 @@ def _decode_open(im: Image.Image, max_side: int) -> DecodedImage:
         raise DecodeError(f"unexpected decoded shape {rgb.shape}")
     return DecodedImage(rgb=np.ascontiguousarray(rgb), format=fmt, original_width=width,
                         original_height=height, orientation=orientation, draft_scale=draft_scale)
+
+
+def _peak_bytes_per_pixel(mode: str) -> int:
+    """Bytes a full-size pixel takes at the peak of decoding: Pillow's storage (1 byte for L, 2 for 16-bit,
+    4 for RGB and the others) plus the one full-size copy made before reducing (the premultiplied copy of
+    an alpha image, the RGB(A) one of a palette image, the 32-bit one of a 16-bit image)."""
+    if mode in ("1", "L"):
+        return 2 if mode == "1" else 1
+    if mode.startswith("I;16"):
+        return 6
+    if mode in ("P", "PA"):
+        return 9
+    return 8 if mode in ("RGBA", "LA", "RGBa", "La") else 4
+
+
+def _check_budget(im: Image.Image, memory_budget: int) -> None:
+    width, height = im.size
+    need = width * height * _peak_bytes_per_pixel(im.mode)
+    if need > memory_budget:
+        raise DecodeError(f"too large to decode within the memory budget ({width} x {height} needs "
+                          f"~{need / 2**20:.0f} MB, budget {memory_budget / 2**20:.0f} MB: decode_memory_mb)")
+
+
+def _reduced(im: Image.Image, w: int, h: int) -> Image.Image:
+    """The image averaged down by an integer factor, keeping it at least twice the target size (the
+    BOX resize finishes the job), before any colour conversion copies it at full size."""
+    factor = min(im.size[0] // (2 * w), im.size[1] // (2 * h))
+    if factor < 2:
+        return im
+    if im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+    elif im.mode == "1":
+        im = im.convert("L")
+    elif im.mode.startswith("I;16"):
+        im = im.convert("I")
+    return im.reduce(factor) if im.mode in _REDUCIBLE else im
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

@@ -5,9 +5,10 @@ name: phones and messengers save PNGs as .jpg, HEICs as .jpeg and so on. A file 
 whose bytes are not media (zero bytes, random bytes, a text file) is reported as an error; a file with
 no media suffix is kept only when its bytes say it is media.
 
-The walk follows symlinked folders but never enters the same folder twice (no loops), counts a file
-reached through several links once, skips hidden entries and thumbnail caches unless asked, and
-applies include / exclude globs.
+The walk follows symlinked folders and files inside the scanned folder, but not those whose target lies
+outside it (a link to / would profile the whole disk) unless asked; it never enters the same folder twice
+(no loops), counts a file reached through several links once, skips hidden entries and thumbnail caches
+unless asked, and applies include / exclude globs.
 """
 
 from __future__ import annotations
@@ -164,56 +165,112 @@ def _read_head(path: str) -> bytes:
         return f.read(HEAD_BYTES)
 
 
+@dataclass
+class DiscoverNote:
+    """A remark about the walk that is not a failure (e.g. a symlink leaving the folder, not followed)."""
+
+    path: str
+    reason: str
+
+
 def discover(folder: str | os.PathLike, include: Sequence[str] = (), exclude: Sequence[str] = (),
-             include_hidden: bool = False) -> Iterator[MediaItem | ScanError]:
-    """Walk `folder` (sorted, deterministic) and yield a MediaItem per media file, or a ScanError
-    (stage "discover") for a file that has a media name but cannot be read or is not media.
+             include_hidden: bool = False, follow_links: bool = False,
+             ) -> Iterator[MediaItem | ScanError | DiscoverNote]:
+    """Walk `folder` (sorted, deterministic) and yield a MediaItem per media file, a ScanError
+    (stage "discover") for a file that has a media name but cannot be read or is not media, and a
+    DiscoverNote per symlink whose target is outside `folder` (not followed unless follow_links).
 
     Globs match the path relative to `folder` (with "/") or the bare name; an exclude that matches a
-    folder prunes it. Paths are absolute.
+    folder prunes it. Paths are absolute. The walk is iterative (an explicit stack), so folders nested
+    thousands deep (or /proc) cannot exhaust Python's recursion limit.
     """
     root = os.path.abspath(os.fspath(folder))
-    seen: set[tuple[int, int]] = set()
+    walk = _Walk(root, include, exclude, include_hidden, follow_links)
     root_stat = os.stat(root)
-    seen.add((root_stat.st_dev, root_stat.st_ino))
-    yield from _walk(root, "", include, exclude, include_hidden, seen)
-
-
-def _walk(directory: str, rel_dir: str, include: Sequence[str], exclude: Sequence[str], include_hidden: bool,
-          seen: set[tuple[int, int]]) -> Iterator[MediaItem | ScanError]:
-    try:
-        with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        yield ScanError(display_path(directory), "discover", f"cannot list folder: {exc.strerror or exc}")
-        return
-    subdirs = []
-    for entry in entries:
-        name = entry.name
-        rel = f"{rel_dir}{name}"
-        if name.startswith(".") and not include_hidden:
-            continue
-        try:
-            is_dir = entry.is_dir(follow_symlinks=True)
-        except OSError:
-            is_dir = False
-        if is_dir:
-            if name.lower() in CACHE_DIRS or (exclude and _matches(rel, name, exclude)):
+    walk.seen.add((root_stat.st_dev, root_stat.st_ino))
+    # depth first, files of a folder before its subfolders, siblings in name order: the stack holds
+    # (path, rel) of folders still to walk, the next one on top
+    stack: list[tuple[str, str]] = [(root, "")]
+    first = True
+    while stack:
+        directory, rel_dir = stack.pop()
+        if not first:
+            try:
+                st = os.stat(directory)
+            except OSError as exc:
+                yield ScanError(display_path(directory), "discover", f"cannot open folder: {exc.strerror or exc}")
                 continue
-            subdirs.append((entry.path, rel))
-            continue
-        yield from _file(entry, rel, include, exclude, seen)
-    for path, rel in subdirs:
+            key = (st.st_dev, st.st_ino)
+            if key in walk.seen:  # a symlink loop or a second link to a folder already walked
+                continue
+            walk.seen.add(key)
+        first = False
+        subdirs: list[tuple[str, str]] = []
+        yield from walk.folder(directory, rel_dir, subdirs)
+        stack.extend(reversed(subdirs))
+
+
+class _Walk:
+    """The rules of one walk: filters, the (dev, inode) pairs seen, and the symlink policy."""
+
+    def __init__(self, root: str, include: Sequence[str], exclude: Sequence[str], include_hidden: bool,
+                 follow_links: bool) -> None:
+        self.include, self.exclude, self.include_hidden = include, exclude, include_hidden
+        self.follow_links = follow_links
+        self.real_root = os.path.realpath(root)
+        self.seen: set[tuple[int, int]] = set()
+
+    def outside(self, path: str) -> str | None:
+        """The resolved target of symlink `path` when it lies outside the scanned folder, else None."""
+        target = os.path.realpath(path)
+        if target == self.real_root or target.startswith(self.real_root.rstrip("/") + "/"):
+            return None
+        return target
+
+    def folder(self, directory: str, rel_dir: str,
+               subdirs: list[tuple[str, str]]) -> Iterator[MediaItem | ScanError | DiscoverNote]:
+        """Yield the files of one folder; append its subfolders to walk (sorted) to `subdirs`."""
         try:
-            st = os.stat(path)
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield ScanError(display_path(path), "discover", f"cannot open folder: {exc.strerror or exc}")
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in seen:  # a symlink loop or a second link to a folder already walked
-            continue
-        seen.add(key)
-        yield from _walk(path, rel + "/", include, exclude, include_hidden, seen)
+            yield ScanError(display_path(directory), "discover", f"cannot list folder: {exc.strerror or exc}")
+            return
+        for entry in entries:
+            name = entry.name
+            rel = f"{rel_dir}{name}"
+            if name.startswith(".") and not self.include_hidden:
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir and (name.lower() in CACHE_DIRS or (self.exclude and _matches(rel, name, self.exclude))):
+                continue
+            if not self.follow_links and _is_link(entry) and (target := self.outside(entry.path)):
+                if is_dir or self._wanted(rel, name):
+                    yield DiscoverNote(display_path(entry.path), "symlink to outside the scanned folder, not "
+                                       f"followed: {display_path(target)}; use --follow-links")
+                continue
+            if is_dir:
+                subdirs.append((entry.path, rel + "/"))
+            else:
+                yield from _file(entry, rel, self.include, self.exclude, self.seen)
+
+    def _wanted(self, rel: str, name: str) -> bool:
+        """Whether a file link would have been looked at (so that notes obey the globs too)."""
+        if self.include and not _matches(rel, name, self.include):
+            return False
+        if self.exclude and _matches(rel, name, self.exclude):
+            return False
+        return _suffix(name) in MEDIA_SUFFIXES
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
 
 
 def _file(entry: os.DirEntry, rel: str, include: Sequence[str], exclude: Sequence[str],

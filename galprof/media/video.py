@@ -9,14 +9,21 @@ equal intervals instead, so it is covered from start to end. Frames are never al
 - otherwise each sample is reached by seeking to the keyframe before the middle and decoding forward
   to it; when samples are close together (or keyframes rare) decoding simply continues forward.
 Frames are scaled by FFmpeg (swscale) so the longest side is <= max_side and turned upright from the
-stream's display matrix (phones record portrait video as rotated landscape). Each sample records the
-presentation time of the frame actually taken.
+stream's display matrix (phones record portrait video as rotated landscape); a matrix that is not a
+rotation by a multiple of 90 degrees (all zeros, a mirror, 45 degrees) is ignored with a note. Each sample
+records the presentation time of the frame actually taken.
+
+Damaged files are reported, not guessed at: a stream larger than MAX_VIDEO_PIXELS is refused before any
+frame is decoded (videos have no decompression-bomb guard; a 12000 x 12000 one took 680 MB), and a video
+whose packets stop before its stated duration (a cut file) gets a note saying how much could be read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -27,6 +34,8 @@ from galprof.media.decode import target_size
 
 # Decoding forward is cheaper than seeking back to a keyframe when the next sample is this close.
 SEEK_MIN_GAP_S = 1.0
+# Largest stream decoded (8K UHD, any orientation): a decoder holds a few full-size frames.
+MAX_VIDEO_PIXELS = 7680 * 4320
 
 
 class VideoError(Exception):
@@ -50,6 +59,7 @@ class VideoSample:
     codec: str
     metadata: dict[str, str] = field(default_factory=dict)  # container + stream tags
     problem: str | None = None  # set when decoding stopped early on corrupt data (frames kept)
+    notes: list[str] = field(default_factory=list)  # remarks: ends early, odd display matrix
 
 
 def sample_times(duration: float | None, fps: float, max_frames: int, start: float = 0.0) -> list[float]:
@@ -65,12 +75,18 @@ def sample_times(duration: float | None, fps: float, max_frames: int, start: flo
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, av.error.FFmpegError) and exc.errno in (errno.EPERM, errno.EIO):
+        # FFmpeg's bare -1 (read as EPERM, "Operation not permitted") or EIO: a seek or read that a cut or
+        # damaged file made fail
+        return "truncated or damaged file (the demuxer could not read on)"
+    if isinstance(exc, av.error.InvalidDataError):
+        return "truncated or damaged file (invalid data found)"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
 
 def sample_video(path: str, fps: float = 1.0, max_frames: int = 30, max_side: int = 1024,
-                 threads: int = 1) -> VideoSample:
+                 threads: int = 1, max_pixels: int = MAX_VIDEO_PIXELS) -> VideoSample:
     """Open a video and sample frames from it. Raises VideoError when no frame can be decoded."""
     try:
         container = av.open(path, mode="r", metadata_errors="replace")
@@ -82,6 +98,11 @@ def sample_video(path: str, fps: float = 1.0, max_frames: int = 30, max_side: in
         if not container.streams.video:
             raise VideoError("no video stream in the file")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise VideoError("no decoder for the video stream (unknown codec or damaged header)")
+        if stream.width * stream.height > max_pixels:
+            raise VideoError(f"video of {stream.width} x {stream.height} is too large to decode within the "
+                             f"memory budget (at most {max_pixels / 1e6:.0f} Mpixel)")
         stream.codec_context.thread_count = max(1, threads)
         try:
             return _sample(container, stream, fps, max_frames, max_side)
@@ -122,7 +143,8 @@ def _sample(container, stream, fps: float, max_frames: int, max_side: int) -> Vi
     metadata = {str(k): str(v) for k, v in {**stream.metadata, **container.metadata}.items()}
     targets = sample_times(duration, fps, max_frames, start)
     frames: list[SampledFrame] = []
-    rotation = 0
+    rotation = None
+    notes: list[str] = []
     problem = None
     width, height = stream.width, stream.height
 
@@ -134,7 +156,9 @@ def _sample(container, stream, fps: float, max_frames: int, max_side: int) -> Vi
 
     def take(frame) -> None:
         nonlocal rotation
-        rotation = int(getattr(frame, "rotation", tag_rotation) or 0)
+        if rotation is None:  # the display matrix is the stream's: read it once
+            rotation, note = _rotation(frame, tag_rotation)
+            notes.extend([note] if note else [])
         timestamp = frame.time if frame.time is not None else (targets[len(frames)] if targets else 0.0)
         frames.append(SampledFrame(timestamp=round(float(timestamp), 6),
                                    rgb=_upright(frame, rotation, max_side)))
@@ -157,11 +181,52 @@ def _sample(container, stream, fps: float, max_frames: int, max_side: int) -> Vi
         problem = f"decoding stopped early: {_one_line(exc)}"
     if not frames:
         raise VideoError("no decodable video frame")
+    if duration:
+        short = _ends_early(container, stream, start, duration, frames[-1].timestamp + 2 * half_frame)
+        notes.extend([short] if short else [])
     if rotation % 180:
         width, height = height, width
     return VideoSample(frames=frames, duration=round(duration, 3) if duration else None,
                        fps=round(rate, 3) if rate else None, width=width, height=height,
-                       rotation=rotation, codec=stream.codec_context.name, metadata=metadata, problem=problem)
+                       rotation=rotation, codec=stream.codec_context.name, metadata=metadata, problem=problem,
+                       notes=notes)
+
+
+def _rotation(frame, tag_rotation: int) -> tuple[int, str | None]:
+    """Degrees to turn the frames (counter-clockwise), and a note when the display matrix is not a plain
+    rotation by a multiple of 90 degrees: FFmpeg reads an all-zero matrix as -2147483648 degrees, a mirror
+    as -180 (upside down) and 45 degrees would swap width and height. Those are ignored (rotation 0)."""
+    raw = int(getattr(frame, "rotation", tag_rotation) or 0)
+    matrix = None
+    for data in getattr(frame, "side_data", ()):
+        if getattr(data.type, "name", "") == "DISPLAYMATRIX" and len(bytes(data)) >= 36:
+            matrix = struct.unpack("=9i", bytes(data)[:36])  # 16.16 fixed point, native byte order
+    if matrix is not None:
+        a, b, _, c, d = matrix[:5]
+        if a * d - b * c <= 0:
+            kind = "mirrored" if a * d - b * c < 0 else "degenerate"
+            return 0, f"unusual display matrix ({kind}, rotation {raw}), ignored"
+    if raw % 90:
+        return 0, f"unusual display matrix (rotation {raw}), ignored"
+    return raw, None
+
+
+def _ends_early(container, stream, start: float, duration: float, decoded_to: float) -> str | None:
+    """A note when the stream's packets stop clearly before its stated duration (a cut file). The packets
+    from the keyframe before the last sampled frame on are read (demuxed, not decoded)."""
+    end = decoded_to
+    with contextlib.suppress(av.error.FFmpegError, OSError, ValueError):  # else: on from where sampling stopped
+        _seek(container, stream, decoded_to)
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.size:
+                end = max(end, float((packet.pts + (packet.duration or 0)) * stream.time_base))
+    except (av.error.FFmpegError, OSError, ValueError):
+        pass  # the damage itself: `end` is as far as the file could be read
+    read = max(0.0, end - start)
+    if duration - read <= max(0.1, 0.03 * duration):
+        return None
+    return f"ends early: decoded {read:.1f} s of {duration:.1f} s ({100 * read / duration:.0f} %)"
 
 
 def _seek(container, stream, target: float) -> None:
@@ -195,13 +260,16 @@ def _keyframe_in(container, stream, target: float, low: float, high: float):
 def _keyframe_spacing(container, stream, target: float) -> float | None:
     """Seconds between the first two keyframes from `target` on (decoding only those two)."""
     times = []
-    with _keyframes_from(container, stream, target) as keyframes:
-        for frame in keyframes:
-            if frame.time is None:
-                return None
-            times.append(frame.time)
-            if len(times) == 2:
-                return times[1] - times[0]
+    try:
+        with _keyframes_from(container, stream, target) as keyframes:
+            for frame in keyframes:
+                if frame.time is None:
+                    return None
+                times.append(frame.time)
+                if len(times) == 2:
+                    return times[1] - times[0]
+    except (av.error.FFmpegError, OSError, ValueError):
+        pass  # a cut file whose second keyframe is missing: sample by exact decoding, which keeps frames
     return None
 
 
