@@ -33,3 +33,20 @@ def reader() -> PhotoReader:
     from tests.people_factory import PhotoReader
 
     return PhotoReader()
+
+
+@pytest.fixture()
+def char_devices(tmp_path: Path) -> tuple[Path, Path]:
+    """(a null device, a full device) to write output to. As root (CI, the developers' machines) these are
+    private device nodes in tmp_path, so a regression that replaces its output with a regular file
+    destroys a test file, not the machine's /dev/null; otherwise the system's own, which an
+    unprivileged user cannot replace."""
+    import os
+    import stat
+
+    if os.geteuid() != 0:
+        return Path("/dev/null"), Path("/dev/full")
+    null, full = tmp_path / "null", tmp_path / "full"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    return null, full

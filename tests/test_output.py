@@ -1,6 +1,7 @@
 """Where -o and stdout output goes: files (atomic, mode kept), symlinks, devices, FIFOs, full disks,
 closed pipes. Runs `galprof show PROFILE.json` on a small generated profile, as root for real
-(/dev/null and /dev/full are written in place, never replaced)."""
+(/dev/null and /dev/full are written in place, never replaced; as root the tests use private device
+nodes, so a regression cannot destroy the machine's /dev/null)."""
 
 from __future__ import annotations
 
@@ -48,29 +49,30 @@ def galprof(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "galprof", *args], check=False, text=True, timeout=60, **kwargs)
 
 
-def test_dev_null_is_written_in_place(profile):
-    before = os.stat("/dev/null")
-    result = show(str(profile), "--format", "json", "-o", "/dev/null")
+def test_dev_null_is_written_in_place(profile, char_devices):
+    null = char_devices[0]
+    before = os.stat(null)
+    result = show(str(profile), "--format", "json", "-o", str(null))
     assert result.exit_code == 0, result.output
-    after = os.stat("/dev/null")
+    after = os.stat(null)
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
     assert stat.S_IMODE(after.st_mode) == stat.S_IMODE(before.st_mode)
 
 
-def test_scan_to_dev_null(tmp_path):
+def test_scan_to_dev_null(tmp_path, char_devices):
     gallery = tmp_path / "empty"
     gallery.mkdir()
-    result = CliRunner().invoke(main, ["scan", str(gallery), "-q", "-o", "/dev/null",
+    result = CliRunner().invoke(main, ["scan", str(gallery), "-q", "-o", str(char_devices[0]),
                                        "--cache", str(tmp_path / "c.sqlite")])
     assert result.exit_code == 0, result.output
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and result.stdout == ""
+    assert stat.S_ISCHR(os.stat(char_devices[0]).st_mode) and result.stdout == ""
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
-def test_full_device_is_an_error(profile):
-    result = show(str(profile), "--format", "json", "-o", "/dev/full")
+def test_full_device_is_an_error(profile, char_devices):
+    result = show(str(profile), "--format", "json", "-o", str(char_devices[1]))
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: cannot write the output /dev/full: No space left on device"
+    assert result.stderr.strip() == f"error: cannot write the output {char_devices[1]}: No space left on device"
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
