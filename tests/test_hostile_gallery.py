@@ -55,6 +55,10 @@ def _video(tmp: Path, name: str = "v.mp4", frames: int = 30) -> bytes:
     return write_video(tmp / name, frames=frames, width=64, height=48).read_bytes()
 
 
+def _cut(data: bytes, fraction: float) -> bytes:
+    return data[: int(len(data) * fraction)]
+
+
 def _deep(root: Path) -> None:
     fd = os.open(root, os.O_RDONLY)
     for _ in range(1200):  # deeper than Python's recursion limit
@@ -127,8 +131,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
     "png named .jpg": (lambda r: _write(r, "named.jpg", image_bytes("PNG")), "note", "named.jpg",
                        "content is png"),
     "odd display matrix": (_odd_matrix_video, "note", "odd_matrix.mp4", "unusual display matrix"),
-    "video cut at 90 %": (lambda r: _write(r, "cut90.mkv", (lambda d: d[: len(d) * 9 // 10])(
-        _video(r.parent, "long.mkv", 60))), "note", "cut90.mkv", "ends early"),
+    "video cut at 90 %": (lambda r: _write(r, "cut90.mkv", _cut(_video(r.parent, "long.mkv", 60), 0.9)),
+                          "note", "cut90.mkv", "ends early"),
     "non-UTF-8 name and its escaped twin": (
         lambda r: (_write(r, b"caf\xe9.jpg", _jpeg(40)), _write(r, "caf\\xe9.jpg", _jpeg(200))), "note",
         "caf\\xe9.jpg", "not valid UTF-8"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+
 import av
 import numpy as np
 import pytest
 
+from galprof.media.bmff import track_dimensions
 from galprof.media.exif import exif_from_container
 from galprof.media.video import VideoError, sample_times, sample_video
 from tests.media_factory import rotate_mp4, set_mp4_matrix, write_video
@@ -206,3 +209,17 @@ def test_video_above_the_pixel_limit_is_refused_before_decoding(tmp_path):
     with pytest.raises(VideoError, match=r"video of 64 x 32 is too large to decode"):
         sample_video(str(path), max_pixels=64 * 32 - 1)
     assert len(sample_video(str(path), max_pixels=64 * 32).frames) == 1
+
+
+def test_track_headers_give_the_size_before_ffmpeg_opens_the_file(tmp_path):
+    """FFmpeg decodes a frame while opening a file: a huge video must be refused from its headers."""
+    path = write_video(tmp_path / "a.mp4", frames=5, width=64, height=32)
+    assert track_dimensions(str(path)) == (64, 32)
+    assert track_dimensions(str(write_video(tmp_path / "a.mkv", frames=5, width=64, height=32))) is None
+    data = bytearray(path.read_bytes())
+    tkhd = data.find(b"tkhd")
+    at = tkhd + 4 + 4 + (32 if data[tkhd + 4] == 1 else 20) + 52
+    data[at:at + 8] = struct.pack(">II", 12000 << 16, 12000 << 16)  # what the header claims
+    (tmp_path / "huge.mp4").write_bytes(bytes(data))
+    with pytest.raises(VideoError, match=r"video of 12000 x 12000 is too large"):
+        sample_video(str(tmp_path / "huge.mp4"))

@@ -1,9 +1,13 @@
-"""Truncation check for HEIF/AVIF (ISO-BMFF) still images.
+"""Header checks on ISO-BMFF files (HEIF/AVIF stills, MP4/MOV videos) made before any decoder runs.
 
+Truncation of HEIF/AVIF stills:
 libheif decodes a cut HEIC "successfully", painting the tiles whose bytes are missing solid green. The
 `iloc` box (inside the top-level `meta` box) lists where each item's data lies in the file; an extent
 that ends past the end of the file means the file was cut. The parser reads at most a few boxes and
 MAX_BOX bytes, checks every bound, and gives up (returns None: no judgement) on anything unexpected.
+
+Video frame size: FFmpeg decodes a first frame while it opens a file, so a 12000 x 12000 video costs
+hundreds of MB before its size can be refused; the track headers (`moov/trak/tkhd`) give it first.
 """
 
 from __future__ import annotations
@@ -51,8 +55,8 @@ def _boxes(data: bytes, pos: int, end: int):
         pos += size
 
 
-def _read_meta(f, file_size: int) -> bytes | None:
-    """The payload of the top-level `meta` box, or None."""
+def _read_top_box(f, file_size: int, wanted: bytes) -> bytes | None:
+    """The payload of the first top-level box of type `wanted` (at most MAX_BOX bytes), or None."""
     pos = 0
     for _ in range(MAX_TOP_BOXES):
         f.seek(pos)
@@ -67,7 +71,7 @@ def _read_meta(f, file_size: int) -> bytes | None:
             size = file_size - pos
         if size < header:
             return None
-        if kind == b"meta":
+        if kind == wanted:
             if size - header > MAX_BOX:
                 return None
             f.seek(pos + header)
@@ -114,7 +118,7 @@ def truncation(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
             file_size = os.fstat(f.fileno()).st_size
-            meta = _read_meta(f, file_size)
+            meta = _read_top_box(f, file_size, b"meta")
     except OSError:
         return None
     if meta is None or len(meta) < 4:
@@ -126,3 +130,36 @@ def truncation(path: str) -> str | None:
                 return f"truncated: item data ends at {end} bytes, file has {file_size}"
             return None
     return None
+
+
+def track_dimensions(path: str) -> tuple[int, int] | None:
+    """(width, height) of the largest track in an MP4/MOV file's track headers, or None (not such a
+    file, no readable header: no judgement)."""
+    try:
+        with open(path, "rb") as f:
+            moov = _read_top_box(f, os.fstat(f.fileno()).st_size, b"moov")
+    except OSError:
+        return None
+    if moov is None:
+        return None
+    largest = None
+    for kind, start, stop in _boxes(moov, 0, len(moov)):
+        if kind != b"trak":
+            continue
+        for child, c_start, c_stop in _boxes(moov, start, stop):
+            if child == b"tkhd":
+                size = _tkhd_size(moov[c_start:c_stop])
+                if size and (largest is None or size[0] * size[1] > largest[0] * largest[1]):
+                    largest = size
+    return largest
+
+
+def _tkhd_size(payload: bytes) -> tuple[int, int] | None:
+    """Width and height (16.16 fixed point) at the end of a track header."""
+    if not payload or payload[0] > 1:
+        return None
+    at = 4 + (32 if payload[0] == 1 else 20) + 52  # times, ids and duration; layer, volume, matrix
+    if len(payload) < at + 8:
+        return None
+    width, height = struct.unpack_from(">II", payload, at)
+    return width >> 16, height >> 16

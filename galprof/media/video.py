@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
+from galprof.media.bmff import track_dimensions
 from galprof.media.decode import target_size
 
 # Decoding forward is cheaper than seeking back to a keyframe when the next sample is this close.
@@ -88,6 +89,9 @@ def _one_line(exc: BaseException) -> str:
 def sample_video(path: str, fps: float = 1.0, max_frames: int = 30, max_side: int = 1024,
                  threads: int = 1, max_pixels: int = MAX_VIDEO_PIXELS) -> VideoSample:
     """Open a video and sample frames from it. Raises VideoError when no frame can be decoded."""
+    header_size = track_dimensions(path)  # before FFmpeg, which decodes a frame while opening
+    if header_size is not None:
+        _check_size(*header_size, max_pixels)
     try:
         container = av.open(path, mode="r", metadata_errors="replace")
     except FileNotFoundError:
@@ -100,9 +104,7 @@ def sample_video(path: str, fps: float = 1.0, max_frames: int = 30, max_side: in
         stream = container.streams.video[0]
         if stream.codec_context is None:
             raise VideoError("no decoder for the video stream (unknown codec or damaged header)")
-        if stream.width * stream.height > max_pixels:
-            raise VideoError(f"video of {stream.width} x {stream.height} is too large to decode within the "
-                             f"memory budget (at most {max_pixels / 1e6:.0f} Mpixel)")
+        _check_size(stream.width, stream.height, max_pixels)
         stream.codec_context.thread_count = max(1, threads)
         try:
             return _sample(container, stream, fps, max_frames, max_side)
@@ -110,6 +112,12 @@ def sample_video(path: str, fps: float = 1.0, max_frames: int = 30, max_side: in
             raise
         except (av.error.FFmpegError, OSError, ValueError, MemoryError) as exc:
             raise VideoError(f"cannot decode video: {_one_line(exc)}") from None
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise VideoError(f"video of {width} x {height} is too large to decode within the memory budget "
+                         f"(at most {max_pixels / 1e6:.0f} Mpixel)")
 
 
 def _duration(container, stream) -> float | None:
