@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from galprof.analysis.cluster_metrics import pairwise_scores, score_clustering
-from galprof.analysis.people import ClusterParams, analyze_people, assign_stable_ids, cluster_faces
+from galprof.analysis.people import (
+    ClusterParams,
+    analyze_people,
+    assign_stable_ids,
+    cluster_faces,
+    l2_normalise,
+)
 from galprof.config import Settings
 from tests.people_factory import (
     MemoryStore,
@@ -357,3 +363,43 @@ def test_ids_stay_stable_when_photos_are_added(lfw: Path, reader: PhotoReader, t
     assert same >= 0.9
     assert ids2["Jeb_Bush"] not in ids1.values()
     assert ids2["Jeb_Bush"] > max(ids1.values())  # ids are never reused
+
+
+def test_neighbour_graph_is_exact_symmetric_and_spanning():
+    from scipy.sparse.csgraph import connected_components
+
+    from galprof.analysis.density import FAR, neighbour_graph
+
+    rng = np.random.default_rng(3)
+    x = l2_normalise(np.concatenate([rng.normal(size=(300, 16)), rng.normal(size=(40, 16)) + 30.0]))
+    graph = neighbour_graph(x, 5)
+    assert (graph != graph.T).nnz == 0 and connected_components(graph, directed=False)[0] == 1
+    dists = np.linalg.norm(x[:, None] - x[None], axis=2)
+    np.fill_diagonal(dists, np.inf)
+    for i in (0, 17, 305):
+        row = graph.getrow(i)
+        near = set(np.argsort(dists[i])[:5].tolist())
+        assert near <= set(row.indices.tolist())
+        real = row.data[row.data < FAR]
+        assert np.allclose(np.sort(real)[:5], np.sort(dists[i])[:5], atol=1e-4)
+
+
+def test_graph_clustering_equals_the_all_pairs_one():
+    """Above GRAPH_ABOVE faces the tree comes from the neighbour graph; the people must not change."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from galprof.analysis import density
+
+    rng = np.random.default_rng(5)
+    centres = l2_normalise(rng.normal(size=(300, 128)))
+    x = l2_normalise(centres[rng.integers(0, 300, 3000)] + rng.normal(scale=0.025, size=(3000, 128)))
+    frames = [f"f{i}" for i in range(len(x))]
+    graph_labels = cluster_faces(x, frame_ids=frames)
+    saved, density.GRAPH_ABOVE = density.GRAPH_ABOVE, 10**9
+    try:
+        all_pairs = cluster_faces(x, frame_ids=frames)
+    finally:
+        density.GRAPH_ABOVE = saved
+    assert len(x) > density.GRAPH_ABOVE
+    assert adjusted_rand_score(all_pairs, graph_labels) == 1.0
+    assert graph_labels.max() + 1 >= 250

@@ -44,6 +44,7 @@ from galprof.analysis.demography import (
     fuse_person,
     media_datetime,
 )
+from galprof.analysis.density import hdbscan_labels
 from galprof.analysis.owner import OwnerResult, find_owner
 from galprof.config import Settings
 
@@ -106,24 +107,7 @@ def _hdbscan_labels(points: np.ndarray, params: ClusterParams, method: str | Non
     min_size = max(2, params.min_cluster_size)
     if n < min_size:
         return np.full(n, -1, dtype=np.int64)
-    return _fit_hdbscan(points, min_size, params.min_samples, params.epsilon, method or params.method)
-
-
-def _fit_hdbscan(points: np.ndarray, min_size: int, min_samples: int, epsilon: float, method: str) -> np.ndarray:
-    """The `hdbscan` package, else scikit-learn's port (ARM has no hdbscan wheel). scikit-learn counts
-    a point among its own min_samples neighbours and the package does not, hence the +1 there."""
-    n = len(points)
-    options = {"min_cluster_size": min_size, "cluster_selection_epsilon": float(epsilon),
-               "cluster_selection_method": method, "allow_single_cluster": True, "metric": "euclidean"}
-    try:
-        import hdbscan
-
-        model = hdbscan.HDBSCAN(min_samples=max(1, min(min_samples, n - 1)), **options)
-    except ImportError:
-        from sklearn.cluster import HDBSCAN
-
-        model = HDBSCAN(min_samples=max(1, min(min_samples + 1, n)), copy=True, **options)
-    return np.asarray(model.fit_predict(points), dtype=np.int64)
+    return hdbscan_labels(points, min_size, params.min_samples, params.epsilon, method or params.method)
 
 
 @dataclass
@@ -249,8 +233,12 @@ def _form_clusters(sighting_labels: np.ndarray, sightings: list[_Sighting], para
     attach step may still give their faces a person)."""
     min_size = max(2, params.min_cluster_size)
     clusters: list[list[int]] = []
-    for c in sorted(set(sighting_labels.tolist()) - {-1}):
-        members = [s for s in range(len(sightings)) if sighting_labels[s] == c]
+    groups: dict[int, list[int]] = defaultdict(list)
+    for s, c in enumerate(sighting_labels.tolist()):
+        if c >= 0:
+            groups[c].append(s)
+    for c in sorted(groups):
+        members = groups[c]
         for part in _split_conflicts(members, sightings):
             # a split-off part too small to be a person on its own goes back to the attach step
             if len(part) < min_size and len(part) != len(members):
