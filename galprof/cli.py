@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -234,6 +235,9 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
 
     try:
         emit(build_profile(result, settings), fmt, output)
+    except sqlite3.DatabaseError as exc:  # damage that the integrity check at open did not see
+        raise UsageError(f"the cache {safe_text(result.store.path)} is damaged ({safe_text(exc)}): it is only "
+                         "a cache; delete it (or move it aside) and scan again") from None
     finally:
         result.store.close()
     if not quiet:

@@ -225,3 +225,20 @@ def test_show_of_a_missing_or_foreign_cache(tmp_path):
     before = _foreign_db(other)
     out = CliRunner().invoke(main, ["show", str(other)])
     assert out.exit_code == 2 and "not a galprof cache" in out.output and other.read_bytes() == before
+
+
+def test_damage_found_while_building_the_profile_is_one_line(tmp_path, monkeypatch):
+    """Damage the integrity check at open missed (a page read later fails): one line, exit 2."""
+    from galprof import pipeline
+
+    monkeypatch.setattr(pipeline, "_default_factory", color_factory)
+
+    def broken(self, paths=None):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(Store, "iter_media", broken)
+    gallery = color_gallery(tmp_path / "g")
+    result = CliRunner().invoke(main, ["scan", str(gallery), "--cache", str(tmp_path / "c.sqlite"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and "is damaged" in result.output and "c.sqlite" in result.output
