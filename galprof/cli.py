@@ -230,11 +230,11 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     except KeyboardInterrupt:
         click.echo("interrupted: files analyzed so far are cached; run the scan again to continue", err=True)
         sys.exit(130)
-    from galprof.profile import build_profile
+    from galprof.profile_cache import profile_for_scan
     from galprof.render.json import emit
 
     try:
-        emit(build_profile(result, settings), fmt, output)
+        emit(profile_for_scan(result, settings), fmt, output)
     except sqlite3.DatabaseError as exc:  # damage that the integrity check at open did not see
         raise UsageError(f"the cache {safe_text(result.store.path)} is damaged ({safe_text(exc)}): it is only "
                          "a cache; delete it (or move it aside) and scan again") from None

@@ -13,6 +13,7 @@ later stages (e.g. stable person ids between runs).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -178,10 +179,25 @@ class Store:
         rows = self.conn.execute("SELECT path FROM media WHERE path LIKE ? ESCAPE '\\'", (escaped + "%",))
         return [r[0] for r in rows if r[0].startswith(prefix)]
 
+    def row_stamps(self, paths: Iterable[str]) -> list[list]:
+        """[path, size, mtime, signature, scanned_at] of the stored rows of `paths`, sorted by path: what
+        a profile of them depends on (a re-analyzed file has a new scanned_at)."""
+        wanted = set(paths)
+        rows = self.conn.execute("SELECT path, size, mtime, signature, scanned_at FROM media ORDER BY path")
+        return [list(row) for row in rows if row[0] in wanted]
+
     # --- small JSON state ---------------------------------------------------------------------------
     def get_state(self, key: str) -> dict | None:
         row = self.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def state_stamp(self, exclude_prefix: str) -> str:
+        """A digest of every state document whose key does not start with `exclude_prefix`."""
+        digest = hashlib.sha256()
+        for key, value in self.conn.execute("SELECT key, value FROM state ORDER BY key"):
+            if not key.startswith(exclude_prefix):
+                digest.update(f"{len(key)}:{key}{len(value)}:{value}".encode())
+        return digest.hexdigest()
 
     def set_state(self, key: str, value: dict) -> None:
         with self._transaction():

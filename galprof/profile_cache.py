@@ -1,0 +1,81 @@
+"""An unchanged re-scan reads and prints: the profile of a scan whose inputs did not change is taken
+from the cache instead of being rebuilt (people clustering, aggregation, places).
+
+The key covers everything a profile is made from: every stored row of the gallery (path, size, mtime,
+analysis signature and when it was written), the files that failed and the notes of this scan, the
+settings (and the size and mtime of every file a setting names: a taxonomy, a labels file, a model),
+the small state of the later stages (stable person ids and whatever else they keep), the galprof and
+schema versions. It is taken after a profile is built (the people stage updates its state while
+building), so the next scan finds it unchanged only when nothing changed. One document is kept per
+scanned folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from typing import Any
+
+from galprof import __version__
+from galprof.config import Settings
+
+STATE_PREFIX = "profile.document:"
+RUN_FIELDS = ("created_at", "timings", "scan")  # describe the run, not the gallery: always fresh
+
+
+def profile_for_scan(result: Any, settings: Settings) -> dict[str, Any]:
+    """The profile of a finished scan (pipeline.ScanResult): reused when its key is unchanged."""
+    from galprof.profile import SCHEMA_VERSION, build_profile
+
+    started = time.perf_counter()
+    store, state_key = result.store, STATE_PREFIX + result.folder
+    saved = store.get_state(state_key)
+    if saved and saved.get("key") == profile_key(result, settings, SCHEMA_VERSION):
+        document = saved["document"]
+        fresh = build_run_fields(result)
+        document.update(fresh)
+        document["timings"]["profile"] = {"total": round(time.perf_counter() - started, 3)}
+        document["scan"]["profile_reused"] = True
+        return document
+    document = build_profile(result, settings)
+    cached = {k: v for k, v in document.items() if k not in RUN_FIELDS}
+    store.set_state(state_key, {"key": profile_key(result, settings, SCHEMA_VERSION), "document": cached})
+    return document
+
+
+def build_run_fields(result: Any) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    stats = json.loads(json.dumps(getattr(result, "stats", {}) or {}, default=str))
+    return {"created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "timings": {"scan": stats.get("seconds", {})}, "scan": stats}
+
+
+def profile_key(result: Any, settings: Settings, schema_version: str) -> str:
+    digest = hashlib.sha256()
+    head = {
+        "galprof": __version__, "schema": schema_version, "root": result.folder,
+        "signature": result.signature, "settings": settings.to_dict(), "named_files": _named_files(settings),
+        "errors": [[e.path, e.stage, e.reason] for e in result.errors],
+        "notes": [[n.path, n.stage, n.reason] for n in result.warnings],
+        "state": result.store.state_stamp(exclude_prefix=STATE_PREFIX),
+    }
+    digest.update(json.dumps(head, sort_keys=True, default=str).encode())
+    for row in result.store.row_stamps(result.paths):
+        digest.update(json.dumps(row).encode())
+    return digest.hexdigest()
+
+
+def _named_files(settings: Settings) -> dict[str, list[float]]:
+    """Size and mtime of every file a setting names (a changed taxonomy or model changes the profile)."""
+    named = {}
+    for name, value in settings.to_dict().items():
+        if isinstance(value, str) and value:
+            try:
+                st = os.stat(value)
+            except (OSError, ValueError):
+                continue
+            named[name] = [st.st_size, st.st_mtime]
+    return named

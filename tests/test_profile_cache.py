@@ -1,0 +1,76 @@
+"""An unchanged re-scan reuses the stored profile; any change to what a profile is made from rebuilds it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from galprof.config import Settings
+from galprof.pipeline import scan
+from galprof.profile_cache import RUN_FIELDS, profile_for_scan
+from tests.media_factory import image_bytes
+from tests.scan_fakes import color_factory, color_gallery
+
+
+def _profile(gallery: Path, cache: Path, settings: Settings | None = None) -> dict:
+    settings = settings or Settings(workers=1)
+    result = scan(gallery, settings, cache_path=cache, quiet=True, analyzer_factory=color_factory)
+    try:
+        return json.loads(json.dumps(profile_for_scan(result, settings)))
+    finally:
+        result.store.close()
+
+
+def _gallery_part(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k not in RUN_FIELDS}
+
+
+def test_unchanged_rescan_reuses_the_profile(tmp_path):
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+    first = _profile(gallery, cache)
+    again = _profile(gallery, cache)
+    assert "profile_reused" not in first["scan"] and again["scan"]["profile_reused"] is True
+    assert _gallery_part(again) == _gallery_part(first)
+    assert again["scan"]["cached"] == 6 and again["scan"]["analyzed"] == 0
+
+
+def test_each_change_rebuilds_the_profile(tmp_path):
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+    _profile(gallery, cache)
+
+    def rebuilt(settings: Settings | None = None) -> bool:
+        doc = _profile(gallery, cache, settings)
+        return "profile_reused" not in doc["scan"]
+
+    (gallery / "new.png").write_bytes(image_bytes("PNG", np.full((16, 16, 3), 99, np.uint8)))
+    assert rebuilt() and not rebuilt()  # a new photo, then nothing new
+    (gallery / "p0.png").write_bytes(image_bytes("PNG", np.full((16, 16, 3), 7, np.uint8)))
+    os.utime(gallery / "p0.png", (1, 1))
+    assert rebuilt() and not rebuilt()  # a changed photo
+    (gallery / "broken.jpg").write_bytes(b"")
+    assert rebuilt() and not rebuilt()  # a failing file is listed in the profile
+    assert rebuilt(Settings(workers=1, close_person_photos=9)) and not rebuilt(
+        Settings(workers=1, close_person_photos=9))  # another setting
+    taxonomy = tmp_path / "taxonomy.json"
+    taxonomy.write_text((Path(__file__).resolve().parents[1] / "models" / "taxonomy.json").read_text())
+    with_taxonomy = Settings(workers=1, taxonomy=str(taxonomy))
+    assert rebuilt(with_taxonomy) and not rebuilt(with_taxonomy)
+    os.utime(taxonomy, (2, 2))  # the file a setting names changed
+    assert rebuilt(with_taxonomy)
+    (gallery / "p1.png").unlink()
+    assert rebuilt(with_taxonomy)  # a removed photo
+
+
+def test_later_stage_state_is_part_of_the_key(tmp_path):
+    """People ids (and corrections, later) live in the store's state: changing them rebuilds."""
+    from galprof.store import Store
+
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+    _profile(gallery, cache)
+    assert _profile(gallery, cache)["scan"].get("profile_reused")
+    with Store(cache) as store:
+        store.set_state("people.corrections", {"names": {"1": "Alice"}})
+    assert "profile_reused" not in _profile(gallery, cache)["scan"]
