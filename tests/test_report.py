@@ -157,7 +157,7 @@ def test_names_and_events_are_shown_when_the_profile_has_them(profile_file, tmp_
 def test_names_from_the_gallery_are_escaped(tmp_path, monkeypatch):
     root = tmp_path / "g"
     document, _ = report_factory.profile(root, monkeypatch)
-    hostile = root / '<script>alert("x")<img src=x onerror=alert(1)>.jpg'
+    hostile = root / '<script>alert("x")<img src=x onerror=alert(1)>\u202egpj.jpg'
     os.rename(document["photos"][7]["path"], hostile)
     document["photos"][7]["path"] = str(hostile)
     for cat in document["interests"]["categories"]:
@@ -168,7 +168,8 @@ def test_names_from_the_gallery_are_escaped(tmp_path, monkeypatch):
     make_report(profile, out)
     html = out.read_text("utf-8")
     assert html.count("<script") == 2  # the image map and the page's own script
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;img src=x onerror=alert(1)&gt;.jpg" in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;img src=x onerror=alert(1)&gt;\\u202egpj.jpg" in html
+    assert "\u202e" not in html  # a direction override cannot reorder the page's text
     assert "<img src=x" not in html and "<i>" not in html and "&lt;i&gt;" in html
 
 

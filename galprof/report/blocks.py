@@ -1,5 +1,5 @@
 """The HTML of each report section. Every string from the gallery (file names, labels, names, reasons)
-is escaped here with `html.escape`; images are references into the page's one image map, filled in by
+is escaped here (`escape`: HTML entities, and control or direction characters written as \\x..); images are references into the page's one image map, filled in by
 the page's script only when they come into view (so a closed category costs nothing while loading)."""
 
 from __future__ import annotations
@@ -7,13 +7,20 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 
+from galprof.render.safe import safe_text
 from galprof.report import charts
 from galprof.report.giveaways import Finding, describe, plural
 from galprof.report.sections import Category, EventView, PersonView, PrivatePhoto
 from galprof.report.thumbs import Thumbnailer
+
+
+def escape(value: object) -> str:
+    """HTML-escaped, with control and bidi characters written visibly (as on the terminal: a file
+    name cannot reorder or hide the text around it)."""
+    return _html_escape(safe_text(value))
 
 
 @dataclass

@@ -14,12 +14,12 @@ import json
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 from importlib import resources
 from typing import Any
 
 from galprof import __version__
 from galprof.report import blocks, giveaways, sections
+from galprof.report.blocks import escape
 from galprof.report.thumbs import Thumbnailer
 
 
@@ -47,10 +47,11 @@ def _csp(style: str, script: str, link: bool) -> str:
 def _header(document: dict[str, Any], meta: ReportMeta, faces: bool) -> str:
     made = (meta.made_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     gallery = document.get("gallery") or {}
-    root = gallery.get("root") or "an unnamed folder"
+    root = gallery.get("root")
     warning = ("This report contains faces and photos of the people in the gallery" if faces
                else "This report contains photos from the gallery")
-    return (f'<header><h1>What <span class="root">{escape(root)}</span> says about its owner</h1>'
+    title = f'<span class="root">{escape(root)}</span>' if root else "this gallery"
+    return (f'<header><h1>What {title} says about its owner</h1>'
             f'<p class="warning" role="note"><strong>{warning}.</strong> Keep it as private as the photos. '
             f"Made {escape(made)} on {escape(meta.host or platform.node() or 'this computer')} by galprof "
             f"{escape(__version__)} from {escape(meta.source)} (profile of "
