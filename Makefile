@@ -49,15 +49,22 @@ $(SAMPLES)/.done: | $(VENV)/.installed
 
 samples: $(SAMPLES)/.done
 
+# The profile and its HTML report go to .cache/run/; exit code 1 (some files failed) still shows them.
+RUN_OUT := .cache/run
 run: $(VENV)/.installed
 ifeq ($(GALLERY),)
 	@$(MAKE) --no-print-directory samples
-	$(VENV)/bin/galprof scan $(SAMPLES) --format table $(ARGS)
+	$(VENV)/bin/galprof scan $(SAMPLES) -o $(RUN_OUT)/profile.json $(ARGS) || [ $$? = 1 ]
 else
-	$(VENV)/bin/galprof scan "$(GALLERY)" --format table $(ARGS)
+	$(VENV)/bin/galprof scan "$(GALLERY)" -o $(RUN_OUT)/profile.json $(ARGS) || [ $$? = 1 ]
 endif
+	$(VENV)/bin/galprof show $(RUN_OUT)/profile.json
+	$(VENV)/bin/galprof report $(RUN_OUT)/profile.json -o $(RUN_OUT)/report.html
+	@echo "profile: $(abspath $(RUN_OUT))/profile.json"
+	@echo "report:  file://$(abspath $(RUN_OUT))/report.html (open it in a browser; it holds faces, keep it private)"
 
 test: $(VENV)/.installed
+	@$(MAKE) --no-print-directory samples || echo "warning: could not build the sample gallery; its tests are skipped"
 	$(PY) -m pytest -q -rs $(ARGS)
 
 bench: $(VENV)/.installed

@@ -73,13 +73,16 @@ def timeline(months: list[tuple[str, int]]) -> str:
              "<title>Photos per month</title>",
              f'<text x="{left - 6}" y="16" text-anchor="end" class="tick">{top}</text>',
              f'<line x1="{left}" x2="{width - 10:.0f}" y1="{chart_h + 10}" y2="{chart_h + 10}" stroke="#8a93a0"/>']
+    labelled_at = -1e9
     for i, (month, n) in enumerate(months):
         x = left + i * step
         if n:
             h = max(1.0, chart_h * n / top)
             parts.append(f'<rect x="{x + step * 0.1:.1f}" y="{chart_h + 10 - h:.1f}" width="{step * 0.8:.1f}" '
                          f'height="{h:.1f}" fill="{BAR_COLOUR}"><title>{escape(month)}: {n}</title></rect>')
-        if i == 0 or month.endswith("-01"):
-            parts.append(f'<text x="{x:.1f}" y="{chart_h + 30}" class="tick">{escape(month[:4] if i else month)}</text>')
+        if (i == 0 or month.endswith("-01")) and x - labelled_at >= 44:  # a label needs about 40 px
+            labelled_at = x
+            parts.append(f'<text x="{x:.1f}" y="{chart_h + 30}" class="tick">{escape(month if i == 0 else month[:4])}'
+                         "</text>")
     parts.append("</svg>")
     return "".join(parts)

@@ -77,7 +77,7 @@ def children(document: dict[str, Any], people: list[PersonView]) -> Finding | No
     text = "Children appear in the gallery: " + ("; ".join(parts) if parts else "")
     paths = [path for k in kids for path in k.paths]
     if category is not None:
-        text += ("; " if parts else "") + f"{plural(category['photos'], 'photo')} show children's things or activities"
+        text += ("; " if parts else "") + f"{plural(category['photos'], 'photo')} {'shows' if category['photos'] == 1 else 'show'} children's things or activities"
         paths += [p["path"] for p in document.get("photos", []) if "children" in (p.get("categories") or {})]
     return Finding("Children", text + ".", list(dict.fromkeys(paths))[:SHOWN], kids[0] if kids else None)
 
@@ -87,7 +87,9 @@ def _document_kind(reason: dict[str, Any]) -> str:
     kind, detail = reason.get("kind") or "", reason.get("detail") or ""
     if kind == "document words" and ":" in detail:
         return detail.split(":", 1)[0]
-    return kind or ("a page of text" if reason.get("rule") == "ocr_document" else "sensitive text")
+    if kind == "document" or (not kind and reason.get("rule") == "ocr_document"):
+        return "a page of text"
+    return kind or "sensitive text"
 
 
 def documents(document: dict[str, Any]) -> Finding | None:
@@ -99,7 +101,8 @@ def documents(document: dict[str, Any]) -> Finding | None:
     if not found:
         return None
     kinds = sorted({k for v in found.values() for k in v})
-    return Finding("Documents", f"{plural(len(found), 'photo')} show documents or sensitive text "
+    verb = "shows" if len(found) == 1 else "show"
+    return Finding("Documents", f"{plural(len(found), 'photo')} {verb} documents or sensitive text "
                                 f"({', '.join(kinds[:6])}).", list(found)[:SHOWN])
 
 
