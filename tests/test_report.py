@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from galprof.cli import main
 from tests import report_factory
@@ -210,3 +211,38 @@ def test_usage_errors_are_one_line(tmp_path, profile_file):
     code, output = run_report(str(profile), "-o", str(profile))
     assert code == 2 and "refusing to overwrite" in output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_gallery_of_20000_photos_stays_light(profile_file, tmp_path):
+    profile, document, _ = profile_file
+    food = next(p for p in document["photos"] if "food" in p["categories"])
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    extra = []
+    for i in range(20_000):
+        path = folder / f"IMG_{i:05d}.jpg"
+        if i < 100:  # distinct noisy photos (the worst case for JPEG size); the rest vanished since the scan
+            noise = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+            Image.fromarray(noise).resize((640, 480)).save(path, "JPEG", quality=85)
+        extra.append(food | {"path": str(path), "taken_at": f"20{10 + i % 14}-{1 + i % 12:02d}-01T10:00:00"})
+    document["photos"] += extra
+    for cat in document["interests"]["categories"]:
+        if cat["id"] == "food":
+            cat["photos"] += len(extra)
+    document["gallery"]["date_range"] = {"first": "2010-01-01T00:00:00", "last": "2024-12-31T00:00:00"}
+    profile.write_text(json.dumps(document))
+    out = tmp_path / "big.html"
+    page = make_report(profile, out)
+    html = out.read_text("utf-8")
+    size = out.stat().st_size
+    assert size < 8_000_000, f"{size / 1e6:.1f} MB"
+    print(f"\nreport of {len(document['photos'])} photos: {size / 1e6:.1f} MB")
+    photo_thumbs = [u for u in page.uris.values() if u.startswith("data:")]
+    # only the photos shown are thumbnailed: 24 per grid, never the whole gallery
+    assert len(photo_thumbs) <= 600 + len(document["people"]) and "IMG_19999.jpg" not in html
+    food_grid = page.thumbs_in(tag="details", **{"data-category": "food"})
+    assert 0 < len(food_grid) <= 24 * 3  # all photos, each subcategory: one grid each, capped
+    in_food = sum("food" in p["categories"] for p in document["photos"])
+    assert f"24 of {in_food} shown" in html
+    assert html.index('id="galprof-images"') > html.index("</main>"), "images come after the text"

@@ -53,17 +53,22 @@ def name_of(path: str) -> str:
     return posixpath.basename(path.replace("\\\\", "/")) or path
 
 
-def img(ref: str | None, alt: str, cls: str = "thumb") -> str:
+def img(ref: str | None, alt: str, cls: str = "thumb", why: str = "not readable") -> str:
     if ref is None:
-        return f'<span class="{cls} missing" role="img" aria-label="{escape(alt)} (not readable)">?</span>'
+        return f'<span class="{cls} missing" role="img" aria-label="{escape(alt)} ({escape(why)})">?</span>'
     return f'<img class="{cls}" data-thumb="{ref}" alt="{escape(alt)}" decoding="async">'
+
+
+def photo_img(images: Images, path: str) -> str:
+    ref = images.photo_ref(path)
+    return img(ref, "photo " + name_of(path), why=images.thumbs.why_missing(path) if ref is None else "")
 
 
 def grid(images: Images, paths: list[str], hint: str = "") -> str:
     """Thumbnails of the first `per_grid` paths, each captioned with its file name."""
     shown = paths[:images.per_grid]
     items = "".join(
-        f'<li><figure>{img(images.photo_ref(p), "photo " + name_of(p))}'
+        f'<li><figure>{photo_img(images, p)}'
         f'<figcaption title="{escape(p)}">{escape(name_of(p))}</figcaption></figure></li>' for p in shown)
     more = (f'<p class="more">{len(shown)} of {len(paths)} shown{escape(hint)}.</p>'
             if len(paths) > len(shown) else "")
@@ -193,8 +198,7 @@ def privacy(doc: dict[str, Any], private: list[PrivatePhoto], images: Images) ->
                f"Photos made private by rule: {escape(by_rule)}.</p>{ocr_line}")
     rows = []
     for p in private[:images.per_grid * 4]:
-        ref = images.photo_ref(p.path)
-        rows.append(f'<li><figure>{img(ref, "photo " + name_of(p.path))}<figcaption title="{escape(p.path)}">'
+        rows.append(f'<li><figure>{photo_img(images, p.path)}<figcaption title="{escape(p.path)}">'
                     f'{escape(name_of(p.path))}<br><span class="why">{escape("; ".join(p.reasons))}</span>'
                     "</figcaption></figure></li>")
     listing = (f'<details><summary>The {len(private)} private photos with their reasons</summary>'

@@ -44,6 +44,10 @@ class Thumbnailer:
     def embedded(self) -> int:
         return sum(v is not None for v in self._photos.values())
 
+    def why_missing(self, path: str) -> str:
+        """Why `photo(path)` gave None: the file could not be read, or the cap was reached first."""
+        return "not readable" if path in self._photos else f"no thumbnail: more than {self.limit} photos"
+
     def photo(self, path: str, kind: str = "photo") -> str | None:
         """A URI (data: or relative link) for the photo at the display path `path`, or None."""
         if path in self._photos:
