@@ -110,7 +110,7 @@ def interests(cats: list[Category], images: Images, media: int) -> str:
             f'<span class="label">{escape(c.label)}</span>{charts.share_bar(c.share)}'
             f'<span class="num">{c.share:.0%} &middot; {plural(c.photos, "photo")}</span></summary>'
             f'<div class="panel"><p class="evidence">Seen: {escape(c.evidence or "-")}</p>{subs}'
-            f'<h4>All {c.photos} photos</h4>'
+            f'<h4>{"The photo" if c.photos == 1 else f"All {c.photos} photos"}</h4>'
             f'{grid(images, c.paths, f"; galprof photos --category {c.id} lists all")}</div></details>')
     return (f'<p class="intro">Share of the {media} photos and videos with an interest; '
             f"open a category to see the photos behind it.</p>" + "".join(rows))
@@ -121,7 +121,7 @@ def _person_facts(p: PersonView) -> str:
               else p.gender or "unknown")
     age = f"about {round(p.age)}" if p.age is not None else "unknown"
     dates = f"{p.first_seen} to {p.last_seen}, {p.days_seen} days" if p.first_seen else "no capture dates"
-    rows = [("estimated age", age), ("gender", gender), ("photos", f"{p.photos}" + (f", {p.videos} videos" if p.videos else "")),
+    rows = [("estimated age", age), ("gender", gender), ("photos", f"{p.photos}" + (f", {plural(p.videos, 'video')}" if p.videos else "")),
             ("seen", dates)]
     return "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
 
