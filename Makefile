@@ -13,21 +13,33 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	@(command -v tesseract && command -v strace) >/dev/null 2>&1 || $(MAKE) --no-print-directory system-packages
+	@(command -v tesseract && command -v strace && command -v chromium && command -v npm) >/dev/null 2>&1 \
+		|| $(MAKE) --no-print-directory system-packages
+	@$(MAKE) --no-print-directory $(AXE)
 	touch $@
+
+# axe-core (npm) for the report's accessibility test, read by the test and injected into the page.
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	@mkdir -p .cache/npm
+	@(command -v npm >/dev/null 2>&1 && npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@4) \
+		|| echo "warning: could not install npm's axe-core; the report's accessibility test is skipped"
 
 install: $(VENV)/.installed
 
 # tesseract: OCR for the privacy rule (galprof reports OCR as disabled without it); strace: the test that
-# a scan opens no internet socket (skipped without it). Best effort: needs root (or sudo) and apt.
+# a scan opens no internet socket (skipped without it); chromium and npm: the report's browser tests
+# (skipped without them). Best effort: needs root (or sudo) and apt.
+# npm only when missing: a Node.js from elsewhere brings its own, and Debian's npm would conflict with it.
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng strace chromium $$(command -v npm >/dev/null || echo npm)
 system-packages:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace >/dev/null) \
-		|| echo "warning: could not install tesseract-ocr, strace; OCR (privacy rule) and the offline test are off"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
+		|| echo "warning: could not install $(SYSTEM_PACKAGES); OCR (privacy rule), the offline and browser tests are off"; \
 	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
-		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace >/dev/null) \
-		|| echo "warning: could not install tesseract-ocr, strace; OCR (privacy rule) and the offline test are off"; \
-	else echo "note: install tesseract-ocr (OCR privacy rule) and strace (offline test) with your package manager"; fi
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
+		|| echo "warning: could not install $(SYSTEM_PACKAGES); OCR (privacy rule), the offline and browser tests are off"; \
+	else echo "note: install tesseract-ocr (OCR privacy rule), strace (offline test), chromium and npm (report browser tests) with your package manager"; fi
 
 tesseract: system-packages
 
@@ -37,15 +49,22 @@ $(SAMPLES)/.done: | $(VENV)/.installed
 
 samples: $(SAMPLES)/.done
 
+# The profile and its HTML report go to .cache/run/; exit code 1 (some files failed) still shows them.
+RUN_OUT := .cache/run
 run: $(VENV)/.installed
 ifeq ($(GALLERY),)
 	@$(MAKE) --no-print-directory samples
-	$(VENV)/bin/galprof scan $(SAMPLES) --format table $(ARGS)
+	$(VENV)/bin/galprof scan $(SAMPLES) -o $(RUN_OUT)/profile.json $(ARGS) || [ $$? = 1 ]
 else
-	$(VENV)/bin/galprof scan "$(GALLERY)" --format table $(ARGS)
+	$(VENV)/bin/galprof scan "$(GALLERY)" -o $(RUN_OUT)/profile.json $(ARGS) || [ $$? = 1 ]
 endif
+	$(VENV)/bin/galprof show $(RUN_OUT)/profile.json
+	$(VENV)/bin/galprof report $(RUN_OUT)/profile.json -o $(RUN_OUT)/report.html
+	@echo "profile: $(abspath $(RUN_OUT))/profile.json"
+	@echo "report:  file://$(abspath $(RUN_OUT))/report.html (open it in a browser; it holds faces, keep it private)"
 
 test: $(VENV)/.installed
+	@$(MAKE) --no-print-directory samples || echo "warning: could not build the sample gallery; its tests are skipped"
 	$(PY) -m pytest -q -rs $(ARGS)
 
 bench: $(VENV)/.installed

@@ -10,6 +10,7 @@ import click
 
 from galprof import __version__
 from galprof.command import GalprofGroup
+from galprof.commands.report import report
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 
@@ -366,6 +367,8 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
         click.echo(f"galprof: features of {n} photos/videos written to {safe_text(output)}", err=True)
     sys.exit(1 if failed else 0)
 
+
+main.add_command(report)
 
 if __name__ == "__main__":
     main()
