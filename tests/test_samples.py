@@ -90,3 +90,16 @@ def test_the_report_of_the_sample_gallery_has_no_empty_section(sample_profile, t
     assert "Home is probably Paris" in html and "owner</span>" in html
     if document["privacy"]["rules"]["ocr"]["enabled"]:
         assert "a page of text" in html
+
+
+def test_building_the_gallery_never_downloads_unless_asked(tmp_path, monkeypatch):
+    """`galprof bench` builds its set with download=False: no pip, no network, one clear error."""
+    import subprocess
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"tried to run {args[0]!r}")
+
+    monkeypatch.setattr(subprocess, "run", no_network)
+    monkeypatch.setattr(samples, "_installed_folder", lambda *args: None)  # as without scikit-image
+    with pytest.raises(samples.SamplesUnavailable, match="python -m galprof.samples"):
+        samples.build_sample_gallery(tmp_path / "g")
