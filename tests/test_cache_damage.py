@@ -242,3 +242,34 @@ def test_damage_found_while_building_the_profile_is_one_line(tmp_path, monkeypat
     result = CliRunner().invoke(main, ["scan", str(gallery), "--cache", str(tmp_path / "c.sqlite"), "-q"])
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1 and "is damaged" in result.output and "c.sqlite" in result.output
+
+
+def test_a_row_damaged_in_place_is_caught_by_its_checksum(tmp_path):
+    """A flipped byte inside a row's JSON (same length, still starts like a row) is analyzed again."""
+    gallery = color_gallery(tmp_path / "g")
+    cache = tmp_path / "c.sqlite"
+    _scan(gallery, cache)
+    target = str(gallery / "p3.png")
+    conn = sqlite3.connect(cache)
+    (data,) = conn.execute("SELECT data FROM media WHERE path = ?", (target,)).fetchone()
+    damaged = bytearray(data)
+    damaged[20] ^= 0x55
+    conn.execute("UPDATE media SET data = ? WHERE path = ?", (bytes(damaged), target))
+    conn.commit()
+    conn.close()
+    result = _scan(gallery, cache)
+    assert result.stats["analyzed"] == 1 and result.stats["cached"] == 5
+    assert [n.path for n in result.warnings if "checksum mismatch" in n.reason] == [target]
+
+
+def test_rows_of_a_cache_from_before_checksums_are_still_checked(tmp_path):
+    gallery = color_gallery(tmp_path / "g")
+    cache = tmp_path / "c.sqlite"
+    _scan(gallery, cache)
+    conn = sqlite3.connect(cache)
+    conn.execute("UPDATE media SET crc = NULL")
+    conn.execute("UPDATE media SET data = x'00' WHERE path = ?", (str(gallery / "p0.png"),))
+    conn.commit()
+    conn.close()
+    result = _scan(gallery, cache)
+    assert result.stats["analyzed"] == 1 and result.stats["cached"] == 5

@@ -9,9 +9,30 @@ from typing import Any, TextIO
 
 from galprof.render.output import write_output, write_stdout
 
+LINE_PER_ITEM = 50  # a list of more objects than this is written one compact object per line
+
 
 def dumps(doc: Any, indent: int | None = 2) -> str:
-    return json.dumps(doc, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+    """The document as JSON text. Indented, except that long lists of objects (a profile's `photos`,
+    `errors`, `notes`) hold one compact object per line: as easy to read and to grep, and encoded by
+    json's C encoder, which indented output never uses (5x slower: 3 s for 20 000 photos)."""
+    if indent is None or not isinstance(doc, dict):
+        return json.dumps(doc, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+    pad = " " * indent
+    parts = []
+    for key, value in doc.items():
+        name = json.dumps(key, ensure_ascii=False)
+        if isinstance(value, list) and len(value) > LINE_PER_ITEM and all(isinstance(v, dict) for v in value):
+            lines = ",\n".join(pad * 2 + _compact(v) for v in value)
+            parts.append(f"{pad}{name}: [\n{lines}\n{pad}]")
+        else:
+            text = json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False)
+            parts.append(f"{pad}{name}: " + text.replace("\n", "\n" + pad))
+    return "{\n" + ",\n".join(parts) + "\n}\n" if parts else "{}\n"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
 
 def write_json(doc: Any, output: str | os.PathLike | None = None, stream: TextIO | None = None,
