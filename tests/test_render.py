@@ -176,3 +176,15 @@ def test_features_from_a_cache(cache_file, tmp_path):
     data = np.load(out)
     assert data["f"].shape == (4, 1280) and data["p"].shape == (4, 1000) and data["o"].shape == (4, 80)
     assert sorted(data["paths"]) == ["/g/dog.jpg", "/g/me.jpg", "/g/pasta.jpg", "/g/pizza.jpg"]
+
+
+def test_long_lists_hold_one_compact_object_per_line():
+    from galprof.render.json import LINE_PER_ITEM, dumps
+
+    doc = {"schema_version": "1.0", "photos": [{"path": f"/g/{i}.jpg", "people": [i]} for i in range(80)],
+           "errors": [{"path": "/g/x", "reason": "a\nb"}], "gallery": {"photos": 80}}
+    text = dumps(doc)
+    assert json.loads(text) == doc
+    lines = text.splitlines()
+    assert sum(line.startswith('    {"path": "/g/') for line in lines) == 80 > LINE_PER_ITEM
+    assert '  "gallery": {\n    "photos": 80\n  }' in text  # short parts stay indented
