@@ -11,6 +11,7 @@ import pytest
 from galprof.media.bmff import track_dimensions
 from galprof.media.exif import exif_from_container
 from galprof.media.video import VideoError, sample_times, sample_video
+from galprof.media.video_headers import frame_size
 from tests.media_factory import rotate_mp4, set_mp4_matrix, write_video
 
 
@@ -209,6 +210,33 @@ def test_video_above_the_pixel_limit_is_refused_before_decoding(tmp_path):
     with pytest.raises(VideoError, match=r"video of 64 x 32 is too large to decode"):
         sample_video(str(path), max_pixels=64 * 32 - 1)
     assert len(sample_video(str(path), max_pixels=64 * 32).frames) == 1
+
+
+def _ebml(ident: int, payload: bytes, unknown_size: bool = False) -> bytes:
+    head = ident.to_bytes((ident.bit_length() + 7) // 8, "big")
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown_size else b"\x01" + len(payload).to_bytes(7, "big")
+    return head + size + payload
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "mkv", "webm", "avi", "mov"])
+def test_container_headers_give_the_frame_size(tmp_path, suffix):
+    codec = "libvpx" if suffix == "webm" else "mpeg4"
+    path = write_video(tmp_path / f"a.{suffix}", codec=codec, frames=5, width=64, height=32)
+    assert frame_size(str(path)) == (64, 32)
+    assert frame_size(str(tmp_path / "missing.mp4")) is None
+
+
+def test_a_huge_matroska_is_refused_from_its_header(tmp_path):
+    video = _ebml(0xE0, _ebml(0xB0, (12000).to_bytes(2, "big")) + _ebml(0xBA, (12000).to_bytes(2, "big")))
+    tracks = _ebml(0x1654AE6B, _ebml(0xAE, _ebml(0xD7, b"\x01") + video))
+    data = _ebml(0x1A45DFA3, _ebml(0x4282, b"matroska")) + _ebml(0x18538067, tracks + b"\x00" * 64, True)
+    (tmp_path / "huge.mkv").write_bytes(data)
+    assert frame_size(str(tmp_path / "huge.mkv")) == (12000, 12000)
+    with pytest.raises(VideoError, match=r"video of 12000 x 12000 is too large"):
+        sample_video(str(tmp_path / "huge.mkv"))
+    for cut in range(0, len(data), 7):  # every truncation: no verdict or the right one, never a crash
+        (tmp_path / "cut.mkv").write_bytes(data[:cut])
+        assert frame_size(str(tmp_path / "cut.mkv")) in (None, (12000, 12000))
 
 
 def test_track_headers_give_the_size_before_ffmpeg_opens_the_file(tmp_path):

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
-from galprof.media.bmff import track_dimensions
 from galprof.media.decode import target_size
+from galprof.media.video_headers import frame_size
 
 # Decoding forward is cheaper than seeking back to a keyframe when the next sample is this close.
 SEEK_MIN_GAP_S = 1.0
@@ -89,7 +89,7 @@ def _one_line(exc: BaseException) -> str:
 def sample_video(path: str, fps: float = 1.0, max_frames: int = 30, max_side: int = 1024,
                  threads: int = 1, max_pixels: int = MAX_VIDEO_PIXELS) -> VideoSample:
     """Open a video and sample frames from it. Raises VideoError when no frame can be decoded."""
-    header_size = track_dimensions(path)  # before FFmpeg, which decodes a frame while opening
+    header_size = frame_size(path)  # before FFmpeg, which decodes a frame while opening
     if header_size is not None:
         _check_size(*header_size, max_pixels)
     try:
