@@ -64,7 +64,7 @@ def make_engine(name: str, workers: int, address: str | None = None) -> Engine:
 
         return PoolEngine(workers)
     if name == "ray":
-        from galprof.engine.ray import RayEngine
+        from galprof.engine.ray_engine import RayEngine
 
         return RayEngine(workers, address=address)
     raise ValueError(f"unknown engine {name!r} (choose local, {', '.join(ENGINE_NAMES)})")

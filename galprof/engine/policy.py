@@ -64,9 +64,11 @@ def run_items(engine: Engine, worker: Worker, items: Sequence[MediaItem], record
         noted = marker.get()
         suspect = [item for item in items if item.display == noted]
         if suspect:  # the previous in-process run died on this file
-            engine.isolated().run(worker, suspect, _Policy(record, alone=True))
+            _run_isolated(engine, worker, suspect, _Policy(record, alone=True))
             items = [item for item in items if item.display != noted]
         marker.set(None)
+    if not items:
+        return
     policy = _Policy(record, alone=False, marker=marker if engine.in_process else None)
     try:
         engine.run(worker, items, policy)
@@ -76,4 +78,12 @@ def run_items(engine: Engine, worker: Worker, items: Sequence[MediaItem], record
     if policy.suspects:
         isolation = _Policy(record, alone=True)
         isolation.deaths = policy.deaths
-        engine.isolated().run(worker, policy.suspects, isolation)
+        _run_isolated(engine, worker, policy.suspects, isolation)
+
+
+def _run_isolated(engine: Engine, worker: Worker, items: list[MediaItem], policy: _Policy) -> None:
+    isolated = engine.isolated()
+    try:
+        isolated.run(worker, items, policy)
+    finally:
+        isolated.close()

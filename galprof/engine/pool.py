@@ -51,6 +51,8 @@ class PoolEngine(Engine):
     def __init__(self, workers: int, in_flight_per_worker: int = 2):
         self.workers = max(1, workers)
         self.in_flight_per_worker = in_flight_per_worker
+        self._pool: ProcessPoolExecutor | None = None  # kept between runs of an equal worker (a batch)
+        self._pool_worker: Worker | None = None
 
     @property
     def concurrency(self) -> int:
@@ -60,13 +62,25 @@ class PoolEngine(Engine):
         return PoolEngine(1, in_flight_per_worker=1)
 
     def _new_pool(self, worker: Worker) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(worker,))
+        self.close()
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                         initializer=_start_worker, initargs=(worker,))
+        self._pool_worker = worker
+        return self._pool
+
+    def _current_pool(self, worker: Worker) -> ProcessPoolExecutor:
+        same = self._pool_worker is not None and self._pool_worker.__getstate__() == worker.__getstate__()
+        return self._pool if same and self._pool is not None else self._new_pool(worker)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool, self._pool_worker = None, None
 
     def run(self, worker: Worker, items: Sequence[MediaItem], sink: Sink) -> None:
         pending = deque(items)
         limit = self.workers * self.in_flight_per_worker
-        pool = self._new_pool(worker)
+        pool = self._current_pool(worker)
         inflight: dict[Future, MediaItem] = {}
         try:
             while pending or inflight:
@@ -90,8 +104,8 @@ class PoolEngine(Engine):
                     for future in inflight:
                         future.cancel()
                     inflight.clear()
-                    pool.shutdown(wait=True, cancel_futures=True)
                     pool = self._new_pool(worker)
                     sink.crashed(lost)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # a stop (ModelLoadError, Ctrl-C): no pool left behind
+            self.close()
+            raise
