@@ -65,9 +65,12 @@ class _LocalAggregation:
 class _RayAggregation:
     """Aggregate as Ray tasks (zero CPUs reserved: they run beside the actors), collected when done."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, address: str | None):
         import ray
 
+        from galprof.engine.ray_engine import connect
+
+        connect(address)
         self.ray = ray
         self.settings = ray.put(settings)
         self.task = ray.remote(num_cpus=0, max_retries=2)(aggregate)
@@ -95,7 +98,7 @@ def run_batch(galleries: list[Gallery], engine: Engine, options: BatchOptions) -
     """Profile every gallery; returns the summary rows (also written to OUTDIR/summary.csv)."""
     options.outdir.mkdir(parents=True, exist_ok=True)
     options.caches.mkdir(parents=True, exist_ok=True, mode=0o700)
-    aggregation = _RayAggregation(options.settings) if engine.name == "ray" else _LocalAggregation(options.settings)
+    aggregation = _RayAggregation(options.settings, getattr(engine, "address", None)) if engine.name == "ray" else _LocalAggregation(options.settings)
     rows: dict[str, dict] = {}
 
     def finish(items: list) -> None:

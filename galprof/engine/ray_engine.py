@@ -10,6 +10,7 @@ Needs the optional extra: pip install 'galprof[ray]'.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 
 from galprof.engine.base import Engine, Sink
@@ -31,13 +32,46 @@ def connect(address: str | None = None) -> None:
     """Join the Ray cluster at `address` ("auto": the one `ray start` runs on this node, or
     $RAY_ADDRESS; HOST:PORT: a head node). Never starts a cluster of its own."""
     ray = _ray()
+    _cluster_messages_to_stderr()
     if ray.is_initialized():
         return
+    if address and address != "auto":
+        _reachable(address)
     try:
         ray.init(address=address or "auto", log_to_driver=False, logging_level="WARNING")
     except ConnectionError as exc:
         raise ConnectionError(f"no Ray cluster at {address or 'auto'}: start one with `ray start --head` "
                               f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def _reachable(address: str) -> None:
+    """Fail in seconds, not minutes (ray.init keeps retrying), when nothing listens at HOST:PORT."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=5):
+            pass
+    except ValueError:
+        raise ConnectionError(f"not a Ray address (HOST:PORT or auto): {address}") from None
+    except OSError as exc:
+        raise ConnectionError(f"no Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def _cluster_messages_to_stderr() -> None:
+    """Ray's driver prints the cluster's error messages ("(raylet) A worker died ...") to stdout,
+    which is where galprof writes the JSON profile: send them to stderr (checked with Ray 2.60)."""
+    try:
+        from ray._private import worker as ray_worker
+    except ImportError:
+        return
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "galprof_stderr", False):
+        return
+
+    def to_stderr(data, ignore_prefix):
+        return original({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr.galprof_stderr = True
+    ray_worker.print_to_stdstream = to_stderr
 
 
 def cluster_cpus() -> int:
