@@ -10,6 +10,7 @@ import click
 from galprof import __version__
 from galprof.command import GalprofGroup
 from galprof.commands.batch import batch as batch_command
+from galprof.commands.topics import topics as topics_command
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 
@@ -375,6 +376,7 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
 
 
 main.add_command(batch_command)
+main.add_command(topics_command)
 
 if __name__ == "__main__":
     main()
