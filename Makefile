@@ -13,19 +13,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	@(command -v tesseract && command -v strace) >/dev/null 2>&1 || $(MAKE) --no-print-directory system-packages
+	@(command -v tesseract && command -v strace && command -v ip) >/dev/null 2>&1 || $(MAKE) --no-print-directory system-packages
 	touch $@
 
 install: $(VENV)/.installed
 
 # tesseract: OCR for the privacy rule (galprof reports OCR as disabled without it); strace: the test that
-# a scan opens no internet socket (skipped without it). Best effort: needs root (or sudo) and apt.
+# a scan opens no internet socket (skipped without it); iproute2: the network namespace of the Ray tests.
+# Best effort: needs root (or sudo) and apt.
 system-packages:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace >/dev/null) \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace iproute2 >/dev/null) \
 		|| echo "warning: could not install tesseract-ocr, strace; OCR (privacy rule) and the offline test are off"; \
 	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
-		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace >/dev/null) \
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng strace iproute2 >/dev/null) \
 		|| echo "warning: could not install tesseract-ocr, strace; OCR (privacy rule) and the offline test are off"; \
 	else echo "note: install tesseract-ocr (OCR privacy rule) and strace (offline test) with your package manager"; fi
 

@@ -4,7 +4,12 @@ row per gallery, a failing gallery reported, finished galleries skipped on a re-
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,7 @@ from galprof.errors import UsageError
 from galprof.pipeline import scan
 from galprof.profile import build_profile
 from tests.batch_fakes import label_factory, users
+from tests.test_scan import _children, _rows
 
 VOLATILE = ("created_at", "timings", "scan")
 
@@ -136,3 +142,30 @@ def test_cli_batch_with_the_real_models(shared_data, tmp_path):
     assert nothing.exit_code == 2 and nothing.stderr.strip() == f"error: no gallery folders in {empty}"
     no_ray = runner.invoke(main, ["batch", str(parent), "-o", str(out), "--engine", "spark"])
     assert no_ray.exit_code == 2 and "spark" in no_ray.stderr
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
+def test_pool_worker_killed_mid_batch_gives_the_inline_profiles(tmp_path):
+    parent = users(tmp_path / "users", count=3, photos=6)  # 3 galleries x 9 photos, 0.3 s each
+    driver = subprocess.Popen([sys.executable, "-m", "tests.batch_driver", str(parent), str(tmp_path / "pool"),
+                               "pool", "2"], cwd=Path(__file__).parents[1], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while _rows(tmp_path / "pool/cache/user1.sqlite") < 2 and driver.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        workers = [pid for pid in _children(driver.pid) if b"spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert driver.poll() is None and len(workers) >= 2, "the batch should be analysing in two workers"
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = driver.communicate(timeout=240)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert driver.returncode == 0, err[-2000:]
+    assert out.split() == ["user0=done", "user1=done", "user2=done"]
+    _batch(parent, tmp_path / "inline")
+    for name in ("user0", "user1", "user2"):
+        killed = json.loads((tmp_path / "pool" / f"{name}.json").read_text())
+        assert not killed["errors"] and len(killed["photos"]) == 9
+        assert stable(killed) == stable(json.loads((tmp_path / "inline" / f"{name}.json").read_text()))

@@ -55,8 +55,8 @@ def _profiles(outdir: Path) -> dict[str, dict]:
 
 def test_actor_killed_mid_batch_gives_the_local_profiles(cluster, tmp_path):
     parent = users(tmp_path / "users", count=3, photos=6)  # 3 galleries x 9 photos, 0.3 s each
-    driver = cluster.popen(sys.executable, "-m", "tests.ray_driver", str(parent), str(tmp_path / "ray"),
-                           cluster.address, "2", cwd=REPO)
+    driver = cluster.popen(sys.executable, "-m", "tests.batch_driver", str(parent), str(tmp_path / "ray"), "ray", "2",
+                           cluster.address, cwd=REPO)
     try:
         deadline = time.time() + 120
         while _rows(tmp_path / "ray/cache/user0.sqlite") < 2 and driver.poll() is None and time.time() < deadline:
@@ -100,6 +100,12 @@ def test_cli_batch_on_ray_with_the_real_models(cluster, shared_data, tmp_path):
     assert ray_profiles["alice"]["gallery"]["photos"] == 2 and ray_profiles["alice"]["interests"]["top"]
     summary = (tmp_path / "ray/summary.csv").read_text().splitlines()
     assert summary[0].startswith("gallery,status,photos") and len(summary) == 3
+
+    scanned = cluster.run(galprof, "scan", str(parent / "alice"), "--engine", "ray", "--address", cluster.address,
+                          "--cache", str(tmp_path / "scan.sqlite"), "-q", cwd=REPO)
+    assert scanned.returncode == 0, scanned.stderr[-2000:]
+    document = json.loads(scanned.stdout)  # only the profile on stdout, whatever Ray has to say
+    assert document["scan"]["engine"] == "ray" and stable(document) == ray_profiles["alice"]
 
     nobody = cluster.run(galprof, "batch", str(parent), "-o", str(tmp_path / "x"), "--engine", "ray",
                          "--address", "127.0.0.1:1", timeout=60)
