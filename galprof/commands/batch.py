@@ -82,7 +82,7 @@ def batch(source: Path, outdir: Path, engine_name: str, address: str | None, wor
     if not galleries:
         raise UsageError(f"no gallery folders in {safe_text(source)}")
     settings = _settings(config_path)
-    engine = engine_for(engine_name, workers, address)
+    engine = engine_for(engine_name, workers or settings.workers, address)
     if not quiet:
         click.echo(f"galprof batch: {len(galleries)} galleries on the {engine.name} engine with "
                    f"{engine.concurrency} worker(s)", err=True)
