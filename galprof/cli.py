@@ -210,7 +210,7 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
     1 when some failed (listed under "errors"), 2 for a usage error, 3 for an internal error.
     """
-    from galprof.commands.batch import engine_for
+    from galprof.commands.engines import engine_for
     from galprof.pipeline import ScanUsageError
     from galprof.pipeline import scan as run_scan
     from galprof.render.output import output_problem
