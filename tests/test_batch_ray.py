@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from galprof.batch.galleries import find_galleries
@@ -111,3 +112,35 @@ def test_cli_batch_on_ray_with_the_real_models(cluster, shared_data, tmp_path):
                          "--address", "127.0.0.1:1", timeout=60)
     assert nobody.returncode == 2 and nobody.stderr.strip().count("\n") == 0
     assert "no Ray cluster at 127.0.0.1:1: Connection refused" in nobody.stderr
+
+
+CRASH_SCAN = """
+import json, sys
+from galprof.config import Settings
+from galprof.engine.ray_engine import RayEngine
+from galprof.pipeline import scan
+from tests.test_scan import crash_factory
+engine = RayEngine(2, address=sys.argv[2])
+try:
+    result = scan(sys.argv[1], Settings(), cache_path=sys.argv[3], quiet=True, analyzer_factory=crash_factory,
+                  engine=engine)
+finally:
+    engine.close()
+print(json.dumps({"errors": [[e.path, e.stage, e.reason] for e in result.errors], "stats": result.stats}))
+"""
+
+
+def test_a_file_that_kills_its_actor_is_the_only_error(cluster, tmp_path):
+    from tests.media_factory import image_bytes
+
+    gallery = tmp_path / "g"
+    gallery.mkdir()
+    for i in range(5):
+        (gallery / f"p{i}.png").write_bytes(image_bytes("PNG", np.full((20, 20, 3), 40 * i, np.uint8)))
+    (gallery / "blue.png").write_bytes(image_bytes("PNG", np.tile(np.uint8([0, 0, 255]), (20, 20, 1))))
+    run = cluster.run(sys.executable, "-c", CRASH_SCAN, str(gallery), cluster.address, str(tmp_path / "c.sqlite"),
+                      cwd=REPO, timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert report["errors"] == [[str(gallery / "blue.png"), "decode", "the worker process crashed on this file"]]
+    assert report["stats"]["analyzed"] == 5 and report["stats"]["engine"] == "ray"

@@ -94,25 +94,32 @@ class RayEngine(Engine):
     name = "ray"
 
     def __init__(self, actors: int, address: str | None = None, in_flight_per_actor: int = 2,
-                 cpus_per_actor: float = 1.0):
+                 cpus_per_actor: float = 1.0, shared_from: RayEngine | None = None):
         self.actors = max(1, actors)
         self.address = address
         self.in_flight_per_actor = in_flight_per_actor
         self.cpus_per_actor = cpus_per_actor
         self._pool: list = []
         self._pool_worker: Worker | None = None
+        self._shared_from = shared_from  # an isolated view: runs on the first actor of that engine
 
     @property
     def concurrency(self) -> int:
         return self.actors
 
     def isolated(self) -> Engine:
-        return RayEngine(1, self.address, in_flight_per_actor=1, cpus_per_actor=self.cpus_per_actor)
+        """One item at a time on one of this engine's actors: a new actor could wait forever for a CPU
+        that this engine's actors hold."""
+        return RayEngine(1, self.address, in_flight_per_actor=1, shared_from=self)
 
     def _actors(self, worker: Worker) -> list:
-        """The actors, created on first use and kept for later runs with an equal worker."""
+        """The actors, created on first use and kept for later runs with an equal worker. No more
+        than the cluster's CPUs can hold: an actor that cannot be placed would hold its items forever."""
+        if self._shared_from is not None:
+            return self._shared_from._actors(worker)[:1]
         ray = _ray()
         connect(self.address)
+        self.actors = max(1, min(self.actors, int(cluster_cpus() / self.cpus_per_actor)))
         same = self._pool_worker is not None and self._pool_worker.__getstate__() == worker.__getstate__()
         if not same:
             self.close()
@@ -149,7 +156,7 @@ class RayEngine(Engine):
                 sink.result(result)
 
     def close(self) -> None:
-        if self._pool:
+        if self._shared_from is None and self._pool:
             ray = _ray()
             for actor in self._pool:
                 ray.kill(actor, no_restart=True)
