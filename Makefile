@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	@(command -v tesseract && command -v strace && command -v chromium && command -v npm) >/dev/null 2>&1 \
+	@(command -v tesseract && command -v strace && command -v chromium && command -v npm && command -v ip) >/dev/null 2>&1 \
 		|| $(MAKE) --no-print-directory system-packages
 	@$(MAKE) --no-print-directory $(AXE)
 	touch $@
@@ -29,9 +29,10 @@ install: $(VENV)/.installed
 
 # tesseract: OCR for the privacy rule (galprof reports OCR as disabled without it); strace: the test that
 # a scan opens no internet socket (skipped without it); chromium and npm: the report's browser tests
-# (skipped without them). Best effort: needs root (or sudo) and apt.
+# (skipped without them); iproute2: the network namespace of the Ray tests. Best effort: needs root
+# (or sudo) and apt.
 # npm only when missing: a Node.js from elsewhere brings its own, and Debian's npm would conflict with it.
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng strace chromium $$(command -v npm >/dev/null || echo npm)
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng strace iproute2 chromium $$(command -v npm >/dev/null || echo npm)
 system-packages:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \

@@ -11,6 +11,8 @@ import click
 from galprof import __version__
 from galprof.command import GalprofGroup
 from galprof.commands.report import report
+from galprof.commands.batch import batch as batch_command
+from galprof.commands.topics import topics as topics_command
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 
@@ -176,6 +178,10 @@ def _check_scan_inputs(settings) -> None:
               help="Results cache (SQLite) [default: $XDG_CACHE_HOME/galprof/cache.sqlite].")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
               help="Worker processes (0 = one per core).")
+@click.option("--engine", "engine_name", type=click.Choice(["local", "inline", "pool", "ray"]), default="local",
+              show_default=True, help="local: in this process with one worker, a process pool otherwise; "
+              "ray: actors on a Ray cluster (see --address).")
+@click.option("--address", default=None, metavar="auto|HOST:PORT", help="The Ray cluster to join [default: auto].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages on stderr.")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only files whose relative path or name matches (case-insensitive, repeatable).")
@@ -200,12 +206,13 @@ def _check_scan_inputs(settings) -> None:
 def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
          include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
          accurate: bool, classifier_model: str | None, classifier_labels: str | None, taxonomy: str | None,
-         no_ocr: bool, config_path: Path | None, follow_links: bool) -> None:
+         no_ocr: bool, config_path: Path | None, follow_links: bool, engine_name: str, address: str | None) -> None:
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
     1 when some failed (listed under "errors"), 2 for a usage error, 3 for an internal error.
     """
+    from galprof.commands.engines import engine_for
     from galprof.pipeline import ScanUsageError
     from galprof.pipeline import scan as run_scan
     from galprof.render.output import output_problem
@@ -224,13 +231,18 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
              "follow_links": True if follow_links else None}
     settings = _load_settings(config_path, flags)
     _check_scan_inputs(settings)
+    engine = "local" if engine_name == "local" else engine_for(engine_name, workers, address)
     try:
-        result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude)
+        result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude,
+                          engine=engine)
     except ScanUsageError as exc:
         raise UsageError(safe_text(exc)) from None
     except KeyboardInterrupt:
         click.echo("interrupted: files analyzed so far are cached; run the scan again to continue", err=True)
         sys.exit(130)
+    finally:
+        if not isinstance(engine, str):
+            engine.close()
     from galprof.profile_cache import profile_for_scan
     from galprof.render.json import emit
 
@@ -369,6 +381,8 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
 
 
 main.add_command(report)
+main.add_command(batch_command)
+main.add_command(topics_command)
 
 if __name__ == "__main__":
     main()

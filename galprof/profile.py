@@ -24,7 +24,7 @@ from galprof.analysis.privacy import PrivacyJudge
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
 
 

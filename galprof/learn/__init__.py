@@ -1,0 +1,1 @@
+"""Learning across many users' profiles (the batch's OUTDIR): latent interests shared by users."""
