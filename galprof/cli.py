@@ -10,8 +10,8 @@ import click
 
 from galprof import __version__
 from galprof.command import GalprofGroup
-from galprof.commands.report import report
 from galprof.commands.batch import batch as batch_command
+from galprof.commands.report import report
 from galprof.commands.topics import topics as topics_command
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
