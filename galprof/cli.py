@@ -247,7 +247,7 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     from galprof.render.json import emit
 
     try:
-        emit(profile_for_scan(result, settings), fmt, output)
+        emit(profile_for_scan(result, settings, quiet), fmt, output)
     except sqlite3.DatabaseError as exc:  # damage that the integrity check at open did not see
         raise UsageError(f"the cache {safe_text(result.store.path)} is damaged ({safe_text(exc)}): it is only "
                          "a cache; delete it (or move it aside) and scan again") from None

@@ -31,6 +31,7 @@ from galprof.engine.worker import AnalyzerFactory, ItemResult, ModelLoadError, W
 from galprof.engine.worker import default_factory as _default_factory
 from galprof.facts import MediaFacts, ScanError
 from galprof.media.discover import DiscoverNote, MediaItem, discover, display_path, real_path
+from galprof.progress import Ticker
 from galprof.render.safe import safe_text
 from galprof.store import Store
 
@@ -97,14 +98,17 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
         for note in warnings:
             print(f"galprof: warning: {note.path}: {note.reason}", file=sys.stderr)
     items: list[MediaItem] = []
+    ticker = Ticker("media files found", quiet)
     for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden,
                           follow_links=settings.follow_links):
         if isinstance(found, MediaItem):
             items.append(found)
+            ticker.tick(len(items))
         elif isinstance(found, DiscoverNote):  # a remark, not a failure: no exit code 1
             warnings.append(ScanError(found.path, "discover", found.reason))
         else:
             errors.append(found)
+    ticker.done(len(items))
     discovered_at = time.perf_counter()
 
     try:

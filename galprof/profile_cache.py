@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ STATE_PREFIX = "profile.document:"
 RUN_FIELDS = ("created_at", "timings", "scan")  # describe the run, not the gallery: always fresh
 
 
-def profile_for_scan(result: Any, settings: Settings) -> dict[str, Any]:
+def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dict[str, Any]:
     """The profile of a finished scan (pipeline.ScanResult): reused when its key is unchanged."""
     from galprof.profile import SCHEMA_VERSION, build_profile
 
@@ -39,6 +40,9 @@ def profile_for_scan(result: Any, settings: Settings) -> dict[str, Any]:
         document["timings"]["profile"] = {"total": round(time.perf_counter() - started, 3)}
         document["scan"]["profile_reused"] = True
         return document
+    if not quiet:
+        print(f"galprof: building the profile of {len(result.paths)} files (people, interests, privacy, "
+              "places)", file=sys.stderr, flush=True)
     document = build_profile(result, settings)
     cached = {k: v for k, v in document.items() if k not in RUN_FIELDS}
     store.set_state(state_key, {"key": profile_key(result, settings, SCHEMA_VERSION), "document": cached})

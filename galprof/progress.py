@@ -1,0 +1,37 @@
+"""Progress lines on stderr for steps without a known length (discovering files, building a profile):
+at most one every 2 s on a terminal (rewritten in place) or every 10 s in a log file, none with -q."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Ticker:
+    """`tick(count)` as work goes; `done()` at the end. Quiet until the step has taken `after` seconds."""
+
+    def __init__(self, label: str, quiet: bool = False, after: float = 1.0) -> None:
+        self.label, self.quiet = label, quiet
+        self.terminal = sys.stderr.isatty() if sys.stderr is not None else False
+        self.every = 2.0 if self.terminal else 10.0
+        self.started = time.perf_counter()
+        self.next_at = self.started + after
+        self.shown = False
+
+    def tick(self, count: int) -> None:
+        now = time.perf_counter()
+        if self.quiet or now < self.next_at:
+            return
+        self.next_at = now + self.every
+        self._show(f"galprof: {self.label}: {count} so far ({now - self.started:.0f} s)")
+
+    def done(self, count: int) -> None:
+        if self.shown:
+            self._show(f"galprof: {self.label}: {count} in {time.perf_counter() - self.started:.1f} s", end="\n")
+
+    def _show(self, text: str, end: str | None = None) -> None:
+        self.shown = True
+        if self.terminal:
+            print(f"\r{text}\x1b[K", end=end or "", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
