@@ -103,11 +103,14 @@ def test_synthetic_jpegs_are_phone_like(tmp_path, tiny_gallery):
     assert again == made  # existing files are reused, not remade
 
 
-def test_draft_decode_sizes(tmp_path):
+def test_bench_decodes_with_the_scans_decoder(tmp_path):
+    from galprof.media.decode import decode_image
+
     path = _photo(tmp_path / "big.jpg", (3200, 2400), 4)
-    assert bench._decode_draft(path, 1024).shape == (768, 1024, 3)  # DCT 1/2, then shrunk
-    assert bench._decode_draft(path, 1024, 768).shape == (600, 800, 3)  # DCT 1/4 is still >= 3/4
-    assert bench._decode_full(path).shape == (2400, 3200, 3)
+    frame = bench.scan_frame(path, 1024)
+    assert frame.shape == (768, 1024, 3)
+    assert np.array_equal(frame, decode_image(str(path), 1024).rgb)  # the scan's frame, not a copy's
+    assert bench.decode_full(path).shape == (2400, 3200, 3)
 
 
 def test_memory_sampler_sees_this_process():
