@@ -9,6 +9,7 @@ Measures, in one run (the machine may be shared and noisy, so ratios come from t
 - end-to-end photos/s and frames/s of a scan as the CLI runs it (pipeline.scan, then the profile and its
   JSON text) into a temporary cache, then the re-scan of the unchanged folder (`scan`);
 - peak resident memory of this process and its workers (`memory`), and an estimate for N photos;
+- the floor: draft 1/8 decode + bare 1-thread runs of the models a photo needs, against the scan (`floor`);
 - the machine and library versions (`probe`).
 
 The default input is the sample gallery (`galprof.samples`) plus synthetic 12 MP JPEGs made at run time
@@ -17,6 +18,7 @@ The default input is the sample gallery (`galprof.samples`) plus synthetic 12 MP
 """
 
 from galprof.bench.decode import SIZE_CLASSES, bench_decode, decode_full, scan_frame, size_class
+from galprof.bench.floor import FLOOR_MODELS, bench_floor, compare_to_scan, draft_eighth
 from galprof.bench.inputs import (
     PHOTO_SUFFIXES,
     SYNTHETIC_SIZE,
@@ -36,9 +38,9 @@ from galprof.bench.timing import Progress, summarize, time_calls
 from galprof.render.bench_tables import render_tables
 
 __all__ = [
-    "LIBRARIES", "PHOTO_SUFFIXES", "SCHEMA", "SIZE_CLASSES", "SYNTHETIC_SIZE", "VIDEO_SUFFIXES", "BenchOptions",
-    "Progress", "TreeMemorySampler", "bench_decode", "bench_models", "bench_scan", "bench_stages",
-    "build_default_set", "cpu_seconds", "decode_full", "estimate", "hardware_info", "input_tensor",
+    "FLOOR_MODELS", "LIBRARIES", "PHOTO_SUFFIXES", "SCHEMA", "SIZE_CLASSES", "SYNTHETIC_SIZE", "VIDEO_SUFFIXES", "BenchOptions",
+    "Progress", "TreeMemorySampler", "bench_decode", "bench_floor", "bench_models", "bench_scan", "bench_stages",
+    "build_default_set", "compare_to_scan", "cpu_seconds", "decode_full", "draft_eighth", "estimate", "hardware_info", "input_tensor",
     "library_versions", "list_media", "make_synthetic_jpegs", "peak_rss", "precision_key", "precision_ratios",
     "profile_step", "render_tables", "run_bench", "scan_frame", "size_class", "spread", "summarize",
     "thread_counts", "time_calls", "timed_scan", "usable_cores",

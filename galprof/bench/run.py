@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from galprof.bench.decode import bench_decode
+from galprof.bench.floor import bench_floor, compare_to_scan
 from galprof.bench.inputs import build_default_set, list_media, spread
 from galprof.bench.memory import peak_rss
 from galprof.bench.models import bench_models
@@ -33,9 +34,11 @@ class BenchOptions:
     synthetic: int = 4  # synthetic 12 MP JPEGs added to the built-in set
     decode_photos: int = 12  # photos sampled for the decode table
     stage_photos: int = 8  # photos sampled for the per-stage latency
+    floor_photos: int = 32  # photos sampled for the floor's decode
     models: bool = True
     stages: bool = True
     scan: bool = True
+    floor: bool = True
     precision_pairs: bool = True
     settings: Settings = field(default_factory=Settings)
     work_dir: Path | None = None  # where the built-in set and the temporary cache go; None: a temp dir
@@ -65,6 +68,10 @@ def _measure(options: BenchOptions, work: Path, progress: Progress, report: dict
                               options.models)
     report["stages"] = _guard(lambda: bench_stages(spread(photos, options.stage_photos), settings,
                                                    options.repeats, progress), options.stages)
+    report["floor"] = _guard(lambda: bench_floor(spread(photos, options.floor_photos), options.repeats,
+                                                 options.warmup, progress), options.floor)
+    if "floor_ms_per_photo" in report["floor"]:
+        report["floor"].update(compare_to_scan(report["floor"], report["scan"]))
     scan = report["scan"] if "first" in report["scan"] else None
     analyzer_ms = None
     for row in report["stages"].get("stages", []):

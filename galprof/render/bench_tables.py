@@ -19,6 +19,10 @@ def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _header(report: dict, console) -> None:
     hw, versions = report["hardware"], report["versions"]
     console.print(f"[bold]galprof bench[/] on {hw['cpu']} ({hw['arch']}, {hw['usable_cores']} cores, "
@@ -119,6 +123,27 @@ def _scan(report: dict, console) -> None:
         console.print(f"[yellow]{scan['rescan_note']}[/]")
 
 
+def _floor(report: dict, console) -> None:
+    floor = report.get("floor", {})
+    if floor.get("skipped"):
+        console.print(f"floor: skipped ({floor['skipped']})")
+    if not floor.get("models"):
+        return
+    table = _table("the floor per photo: Pillow draft 1/8 decode + bare 1-thread session.run (ms, median)",
+                   ("part", "input", "median ms"), ("part", "input"))
+    decode = floor["decode"]
+    table.add_row("decode, JPEG draft 1/8", f"{decode['photos']} photos (mean)", _ms(decode["mean_ms"]))
+    for row in floor["models"]:
+        table.add_row(row["model"], "x".join(str(d) for d in row["input_shape"]), f"{row['median_ms']:.1f}")
+    table.add_row("floor", "", _ms(floor["floor_ms_per_photo"]))
+    console.print(table)
+    if floor.get("scan_over_floor"):
+        console.print(f"the scan's steady CPU per file {floor['steady_cpu_ms_per_file']} ms = "
+                      f"[bold]{floor['scan_over_floor']}x[/] the floor")
+    if floor.get("note"):
+        console.print(f"floor: {floor['note']}")
+
+
 def _footer(report: dict, console) -> None:
     est = report.get("estimate", {})
     if "seconds" in est:
@@ -134,5 +159,5 @@ def _footer(report: dict, console) -> None:
 
 def render_tables(report: dict, console) -> None:
     """The report as rich tables on the given console."""
-    for part in (_header, _models, _stages, _decode, _scan, _footer):
+    for part in (_header, _models, _stages, _decode, _scan, _floor, _footer):
         part(report, console)
