@@ -83,10 +83,10 @@ def timed_scan(folder: Path, settings: Settings, cache_path: Path) -> dict:
         try:
             profile = profile_step(result, settings)
             wall = time.perf_counter() - start
-            photos, videos, frames = _count_media(result)
+            cpu = cpu_seconds() - cpu_before
+            photos, videos, frames = _count_media(result)  # not part of a scan: after the clocks stop
         finally:
             result.store.close()
-    cpu = cpu_seconds() - cpu_before
     files = photos + videos
     stats = dict(result.stats)
     analyzed = stats.get("analyzed", files)
