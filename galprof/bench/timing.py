@@ -25,13 +25,14 @@ def summarize(samples_s: Iterable[float]) -> dict:
     }
 
 
-def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
-    """Call `fn` warmup times untimed, then `repeats` times timed; summary in ms."""
+def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 1,
+               clock: Callable[[], float] = time.perf_counter) -> dict:
+    """Call `fn` warmup times untimed, then `repeats` times timed by `clock`; summary in ms."""
     for _ in range(warmup):
         fn()
     samples = []
     for _ in range(max(1, repeats)):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        samples.append(time.perf_counter() - start)
+        samples.append(clock() - start)
     return summarize(samples)

@@ -129,8 +129,8 @@ def _floor(report: dict, console) -> None:
         console.print(f"floor: skipped ({floor['skipped']})")
     if not floor.get("models"):
         return
-    table = _table("the floor per photo: Pillow draft 1/8 decode + bare 1-thread session.run (ms, median)",
-                   ("part", "input", "median ms"), ("part", "input"))
+    table = _table("the floor per photo: Pillow draft 1/8 decode + bare 1-thread session.run (CPU ms, median)",
+                   ("part", "input", "CPU ms"), ("part", "input"))
     decode = floor["decode"]
     table.add_row("decode, JPEG draft 1/8", f"{decode['photos']} photos (mean)", _ms(decode["mean_ms"]))
     for row in floor["models"]:
