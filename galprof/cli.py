@@ -85,7 +85,7 @@ def models_verify() -> None:
               help="Scan worker processes (0 = one per core).")
 @click.option("--threads-per-worker", default=0, show_default=True, type=click.IntRange(0),
               help="ONNX Runtime threads per worker (0 = cores / workers).")
-@click.option("--skip", multiple=True, type=click.Choice(["models", "stages", "scan"]),
+@click.option("--skip", multiple=True, type=click.Choice(["models", "stages", "scan", "floor"]),
               help="Leave out a part (repeatable).")
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "json"]),
               help="table: rich tables on stderr; json: the report on stdout.")
@@ -117,7 +117,8 @@ def bench(folder: Path | None, repeats: int, threads_text: str | None, estimate_
     settings = Settings(workers=workers, threads_per_worker=threads_per_worker)
     options = BenchOptions(folder=folder, repeats=repeats, threads=threads, estimate=estimate_n,
                            synthetic=synthetic, settings=settings, models="models" not in skip,
-                           stages="stages" not in skip, scan="scan" not in skip)
+                           stages="stages" not in skip, scan="scan" not in skip,
+                           floor="floor" not in skip)
     err = Console(stderr=True)
     if not err.is_terminal:  # a log file: wide enough for the tables
         err = Console(stderr=True, width=160)

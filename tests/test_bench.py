@@ -103,11 +103,14 @@ def test_synthetic_jpegs_are_phone_like(tmp_path, tiny_gallery):
     assert again == made  # existing files are reused, not remade
 
 
-def test_draft_decode_sizes(tmp_path):
+def test_bench_decodes_with_the_scans_decoder(tmp_path):
+    from galprof.media.decode import decode_image
+
     path = _photo(tmp_path / "big.jpg", (3200, 2400), 4)
-    assert bench._decode_draft(path, 1024).shape == (768, 1024, 3)  # DCT 1/2, then shrunk
-    assert bench._decode_draft(path, 1024, 768).shape == (600, 800, 3)  # DCT 1/4 is still >= 3/4
-    assert bench._decode_full(path).shape == (2400, 3200, 3)
+    frame = bench.scan_frame(path, 1024)
+    assert frame.shape == (768, 1024, 3)
+    assert np.array_equal(frame, decode_image(str(path), 1024).rgb)  # the scan's frame, not a copy's
+    assert bench.decode_full(path).shape == (2400, 3200, 3)
 
 
 def test_memory_sampler_sees_this_process():
@@ -265,3 +268,48 @@ def test_peer_worker_embeds_a_real_face(peer_face, tmp_path):
     assert run["faces"][0] >= 1
     assert np.isfinite(run["embeddings"][0]).all()
     assert run["total"] > 0
+
+
+def test_scan_figures_include_the_profile_step(report):
+    scan = report["scan"]
+    if "skipped" in scan:
+        pytest.skip(f"scan part not measured: {scan['skipped']}")
+    first, again = scan["first"], scan["rescan"]
+    for run in (first, again):
+        assert run["profile_bytes"] > 1000  # the JSON text of a real profile was made
+        assert run["wall_s"] >= run["scan_s"] + run["profile_s"] - 0.002
+        assert run["profile_s"] >= run["profile_build_s"]
+    assert first["profile_reused"] is False and again["profile_reused"] is True  # as `galprof scan` does
+
+
+def test_floor_decode_is_a_draft_at_one_eighth(tmp_path):
+    path = _photo(tmp_path / "big.jpg", (3200, 2400), 5)
+    assert bench.draft_eighth(path).shape == (300, 400, 3)
+    png = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 60, 3), dtype=np.uint8)).save(png)
+    assert bench.draft_eighth(png).shape == (40, 60, 3)  # no DCT scaling outside JPEG
+
+
+def test_floor_is_measured_and_compared_to_the_scan(report):
+    floor = report["floor"]
+    assert floor["decode"]["photos"] == 3 and floor["decode"]["mean_ms"] > 0
+    models = {row["model"]: row for row in floor["models"]}
+    assert set(models) == set(bench.FLOOR_MODELS)
+    assert models["blazeface_full"]["input_shape"] == [1, 192, 192, 3]
+    assert all(row["median_ms"] > 0 and row["n"] == 2 for row in models.values())
+    assert floor["models_ms_per_photo"] == pytest.approx(sum(r["median_ms"] for r in models.values()), abs=0.01)
+    assert floor["floor_ms_per_photo"] == pytest.approx(floor["decode_ms_per_photo"] + floor["models_ms_per_photo"],
+                                                        abs=0.01)
+    steady = report["scan"].get("steady_cpu_ms_per_file")
+    if steady:
+        assert floor["scan_over_floor"] == pytest.approx(steady / floor["floor_ms_per_photo"], rel=0.01)
+    else:
+        assert floor["scan_over_floor"] is None and floor["note"]
+
+
+def test_compare_to_scan():
+    floor = {"floor_ms_per_photo": 50.0}
+    assert bench.compare_to_scan(floor, {"steady_cpu_ms_per_file": 200.0})["scan_over_floor"] == 4.0
+    with_video = bench.compare_to_scan(floor, {"steady_cpu_ms_per_file": 200.0, "first": {"videos": 1}})
+    assert "video" in with_video["note"]
+    assert bench.compare_to_scan(floor, {"skipped": "disabled by option"})["scan_over_floor"] is None
