@@ -1,0 +1,34 @@
+"""May this frame leave the device? Decided from the device's own analysis, before anything is sent.
+
+The profile's privacy rules (galprof.analysis.privacy) run after the scan, when people clusters exist.
+Before sending, the device knows less, so it keeps a frame whenever it cannot rule a rule out:
+- portrait: the paper's face-size rule, with the same settings;
+- close person: clusters do not exist yet, and any face big enough to be recognised
+  (>= settings.face_min_size px wide, detector score >= settings.face_score) could belong to one, so
+  every such face keeps its frame on the device ("never send when unsure");
+- documents: OCR runs on every frame that could be sent (not only on frames the classifier calls
+  text, as in a local scan), and any finding of the document rule keeps the frame; without OCR
+  nothing is sent at all (the scan refuses --remote without tesseract).
+A video goes only if every sampled frame may go.
+"""
+
+from __future__ import annotations
+
+from galprof.analysis.privacy import OCR_DOCUMENT_WORDS, face_is_portrait, find_sensitive
+from galprof.config import Settings
+from galprof.facts import FrameFacts
+
+
+def keep_reason(frame: FrameFacts, settings: Settings) -> str | None:
+    """Why the frame must stay on the device ("private: ..."), or None when it may be sent."""
+    faces = [f for f in frame.faces if f.score >= settings.face_score]
+    if any(face_is_portrait(frame, f.box, settings.private_face_width) for f in faces):
+        return "private: portrait face"
+    if any(f.box.width >= settings.face_min_size for f in faces):
+        return "private: a recognisable face (could be a close person)"
+    if frame.text is None:
+        return "private: text not checked (no OCR)"
+    findings = find_sensitive(frame.text, OCR_DOCUMENT_WORDS)
+    if findings:
+        return f"private: text ({findings[0].kind})"
+    return None

@@ -1,0 +1,33 @@
+"""The server's accurate tier: the device's analyzer with larger or unquantized models where they
+measurably help (EfficientNet-Lite2 in place of Lite0, fp32 face embeddings and NanoDet in place of int8).
+
+OCR never runs here: the document rule is decided on the device before anything is sent, and
+pytesseract would write the image to a temporary file.
+"""
+
+from __future__ import annotations
+
+from galprof.config import Settings
+from galprof.vision.analyzer import FrameAnalyzer
+
+TIERS = ("accurate", "device")
+
+
+def server_settings(tier: str = "accurate") -> Settings:
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+    return Settings(classifier_tier="lite2" if tier == "accurate" else "lite0", ocr=False)
+
+
+def build_analyzer(tier: str = "accurate", threads: int = 1) -> FrameAnalyzer:
+    """A FrameAnalyzer of the tier (`device` is the scan's own models, for comparisons)."""
+    settings = server_settings(tier)
+    analyzer = FrameAnalyzer(settings, threads=threads)
+    if tier == "accurate":
+        from galprof.vision.faces import FacePipeline
+        from galprof.vision.nanodet import ObjectDetector
+
+        analyzer.faces = FacePipeline.from_settings(settings, threads=threads, precision="fp32")
+        analyzer.objects = ObjectDetector(threads=threads, precision="fp32")
+    analyzer.ocr = False
+    return analyzer
