@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from galprof.analysis import ocr
+from galprof.analysis.privacy import readable_words
 from galprof.config import Settings
 from galprof.facts import FrameFacts
 from galprof.server.link import LinkOptions, RemoteFailure, ServerLink
@@ -34,8 +35,11 @@ class RemoteAnalyzer:
         return self.analyze_frames([(rgb, timestamp)])[0]
 
     def analyze_frames(self, frames: list[tuple[np.ndarray, float | None]]) -> list[FrameFacts]:
-        device = [self._on_device(rgb, timestamp) for rgb, timestamp in frames]
-        reasons = [keep_reason(facts, self.settings) for facts in device]
+        device, reasons = [], []
+        for rgb, timestamp in frames:
+            facts, confident = self._on_device(rgb, timestamp)
+            device.append(facts)
+            reasons.append(keep_reason(facts, self.settings, confident))
         stay = next((r for r in reasons if r), None)
         if stay is not None:
             for facts, reason in zip(device, reasons, strict=True):
@@ -50,11 +54,18 @@ class RemoteAnalyzer:
                 results.append(facts)
         return results
 
-    def _on_device(self, rgb: np.ndarray, timestamp: float | None) -> FrameFacts:
+    def _on_device(self, rgb: np.ndarray, timestamp: float | None) -> tuple[FrameFacts, int]:
+        """The device's facts, with OCR text for every frame, and the count of confidently read words."""
         facts = self.local.analyze(rgb, timestamp)
-        if facts.text is None and ocr.ocr_available():  # every frame that could leave is read
+        if not ocr.ocr_available():
+            return facts, 0
+        if facts.text is None:
             facts.text = ocr.read_text(rgb)
-        return facts
+        confident = ocr.read_confident_words(rgb)
+        sparse = " ".join(confident)
+        if len(readable_words(sparse)) > len(readable_words(facts.text)):
+            facts.text = sparse  # the better reading, so the profile's document rule sees it too
+        return facts, len(readable_words(sparse))
 
     def _remote(self, rgb: np.ndarray, timestamp: float | None, device: FrameFacts) -> FrameFacts:
         body, scale = encode_frame(rgb, self.link.max_side)
