@@ -90,11 +90,13 @@ def main() -> None:
     parser.add_argument("--imagenet", type=int, default=None, help="at most this many ImageNet samples")
     parser.add_argument("--faces", type=int, default=60, help="group photos from the events albums")
     parser.add_argument("--utk", type=int, default=300, help="UTKFace crops")
+    parser.add_argument("--skip", action="append", default=[], choices=["imagenet", "group_faces", "utkface"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     analyzers = {"device": build_analyzer("device", threads=1), "accurate": build_analyzer("accurate", threads=1)}
-    report = {"imagenet": imagenet(analyzers, args.imagenet), "group_faces": group_faces(analyzers, args.faces),
-              "utkface": utkface(analyzers, args.utk)}
+    parts = {"imagenet": lambda: imagenet(analyzers, args.imagenet),
+             "group_faces": lambda: group_faces(analyzers, args.faces), "utkface": lambda: utkface(analyzers, args.utk)}
+    report = {name: run() for name, run in parts.items() if name not in args.skip}
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -4,8 +4,9 @@ would be sent (public) and which stay (private), against what they are.
 Documents: generated at run time (tests/document_factory.py: passport pages with an MRZ, bank cards with
 Luhn-valid numbers, ID cards, letters with an IBAN, printed pages; on a table, at an angle, blurred), and
 the real text photos of ../shared/data/immich-assets/albums/text. Landscapes: the nature album of
-immich-assets and the landscape/building classes of imagenet-samples. Nothing is tuned here: the rule
-(galprof/server/send_policy.py) is fixed, the generated set uses its own seed (not the tests').
+immich-assets, the landscape/building classes of imagenet-samples, and every 10th food101 photo
+(public photos that are neither). The rule's thresholds (galprof/server/send_policy.py) were chosen on
+generated documents of seed 5, the nature album and 4 of the imagenet landscapes; report other seeds.
 Also reports what a local scan's privacy rule (classifier-gated OCR) says of the same photos.
 
     .venv/bin/python benchmarks/remote_privacy.py [--per-kind 4] [--seed 2026] [--json out.json]
@@ -36,7 +37,7 @@ DATA = ROOT.parent / "shared" / "data"
 LANDSCAPE_CLASSES = ("castle", "dam", "cliff", "lakeside", "seashore", "monastery", "viaduct")
 
 
-def photo_sets(per_kind: int, seed: int, folder: Path) -> list[tuple[str, str, Path]]:
+def photo_sets(per_kind: int, seed: int, folder: Path, food_step: int = 10) -> list[tuple[str, str, Path]]:
     """[(truth, group, path)]: truth is "private" for documents, "public" for landscapes."""
     items = []
     for i, (kind, data) in enumerate(photographed_documents(per_kind, seed)):
@@ -50,6 +51,8 @@ def photo_sets(per_kind: int, seed: int, folder: Path) -> list[tuple[str, str, P
     for path in sorted((DATA / "imagenet-samples").glob("*.JPEG")):
         if path.stem.split("_", 1)[1] in LANDSCAPE_CLASSES:
             items.append(("public", "landscape (imagenet)", path))
+    for path in sorted((DATA / "food101").glob("*/*.jpg"))[::food_step]:
+        items.append(("public", "food (food101)", path))
     return items
 
 

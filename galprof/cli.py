@@ -12,6 +12,7 @@ from galprof.command import GalprofGroup
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 from galprof.server.scan_options import remote_factory, remote_options
+from galprof.server.serve_cli import serve
 
 
 @click.group(cls=GalprofGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -367,8 +368,6 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
         click.echo(f"galprof: features of {n} photos/videos written to {safe_text(output)}", err=True)
     sys.exit(1 if failed else 0)
 
-
-from galprof.server.serve_cli import serve
 
 main.add_command(serve)
 

@@ -1,5 +1,6 @@
 """The server's accurate tier: the device's analyzer with larger or unquantized models where they
-measurably help (EfficientNet-Lite2 in place of Lite0, fp32 face embeddings and NanoDet in place of int8).
+measurably help (EfficientNet-Lite2 in place of Lite0, fp32 face embeddings and NanoDet in place of int8, and a
+finer face-detector pass for small faces in group photos).
 
 OCR never runs here: the document rule is decided on the device before anything is sent, and
 pytesseract would write the image to a temporary file.
@@ -11,6 +12,7 @@ from galprof.config import Settings
 from galprof.vision.analyzer import FrameAnalyzer
 
 TIERS = ("accurate", "device")
+FINE_FACE, FINE_TILES = 24, 16  # the device: 48 px, 4 inputs
 
 
 def server_settings(tier: str = "accurate") -> Settings:
@@ -24,10 +26,14 @@ def build_analyzer(tier: str = "accurate", threads: int = 1) -> FrameAnalyzer:
     settings = server_settings(tier)
     analyzer = FrameAnalyzer(settings, threads=threads)
     if tier == "accurate":
+        from galprof.vision.blazeface import FaceDetector
         from galprof.vision.faces import FacePipeline
         from galprof.vision.nanodet import ObjectDetector
 
         analyzer.faces = FacePipeline.from_settings(settings, threads=threads, precision="fp32")
+        # a finer detector pass: faces down to FINE_FACE px, at up to FINE_TILES model inputs per frame
+        analyzer.faces.detector = FaceDetector(variant=settings.face_detector, threads=threads,
+                                               min_face=FINE_FACE, max_tiles=FINE_TILES)
         analyzer.objects = ObjectDetector(threads=threads, precision="fp32")
     analyzer.ocr = False
     return analyzer

@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import ipaddress
 import os
+import socket
 import ssl
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def _names(host: str) -> list:
     names: list = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     try:
         address = ipaddress.ip_address(host)
-        if address != ipaddress.ip_address("127.0.0.1"):
+        if address.is_unspecified:  # 0.0.0.0 / ::: clients reach it by this machine's name
+            names.append(x509.DNSName(socket.gethostname()))
+        elif address != ipaddress.ip_address("127.0.0.1"):
             names.append(x509.IPAddress(address))
     except ValueError:
         if host != "localhost":
