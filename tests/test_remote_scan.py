@@ -27,6 +27,7 @@ from galprof.server.tier import build_analyzer
 from galprof.vision.analyzer import analysis_signature
 from tests.document_factory import flat_document, photograph
 from tests.server_helpers import ServeProcess, ThreadServer, listing, make_token_file, tls_files
+from tests.test_profile import validate
 
 pytestmark = pytest.mark.skipif(not ocr.ocr_available(), reason="--remote needs tesseract (make install)")
 TOKEN = "scan-test-token-" + "z" * 20
@@ -139,6 +140,7 @@ def test_private_photos_never_leave_and_public_ones_leave_bare(server, tmp_path,
         with Image.open(io.BytesIO(body)) as im:
             assert not im.getexif() and not im.info.get("icc_profile") and max(im.size) <= 1024
     assert not result.errors
+    validate(json.loads(json.dumps(profile)))  # the new fields follow the profile schema
 
 
 def test_remote_results_are_cached_and_not_sent_again(server, tmp_path):

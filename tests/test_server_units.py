@@ -176,3 +176,64 @@ def test_confidently_read_words_or_a_document_look_keep_a_frame():
 ])
 def test_frames_that_may_be_sent(frame):
     assert keep_reason(frame, SETTINGS) is None
+
+
+class _StubDevice:
+    """The device's analyzer: a recognisable face on the frames at `faces_at` timestamps, no text."""
+
+    def __init__(self, faces_at=()):
+        self.faces_at = set(faces_at)
+        self.seconds: dict[str, float] = {}
+
+    def analyze(self, rgb, timestamp=None):
+        faces = [_face(5, 5, 45, 50)] if timestamp in self.faces_at else []
+        return FrameFacts(width=rgb.shape[1], height=rgb.shape[0], timestamp=timestamp, faces=faces,
+                          embedding=np.ones(1280, np.float32), classes=[ClassScore("alp", 0.5)], text="")
+
+
+class _StubLink:
+    max_side = 1024
+
+    def __init__(self):
+        self.sent: list[float | None] = []
+
+    def analyze(self, body, timestamp):
+        self.sent.append(timestamp)
+        with Image.open(io.BytesIO(body)) as im:
+            width, height = im.size
+        return frame_to_json(FrameFacts(width=width, height=height, timestamp=timestamp,
+                                        classes=[ClassScore("volcano", 0.9)], embedding=np.zeros(1280, np.float32)))
+
+
+@pytest.fixture()
+def no_tesseract_needed(monkeypatch):
+    from galprof.analysis import ocr
+
+    monkeypatch.setattr(ocr, "ocr_available", lambda: True)
+    monkeypatch.setattr(ocr, "read_text", lambda rgb, timeout=30.0: "")
+    monkeypatch.setattr(ocr, "read_confident_words", lambda rgb, *a, **k: [])
+
+
+def test_a_public_video_is_sent_frame_by_frame_and_keeps_device_text_and_embedding(no_tesseract_needed):
+    from galprof.server.client import RemoteAnalyzer
+
+    link = _StubLink()
+    frames = [(np.zeros((600, 2000, 3), np.uint8), t) for t in (0.0, 1.0, 2.0)]
+    facts = RemoteAnalyzer(_StubDevice(), link, SETTINGS).analyze_frames(frames)
+    assert link.sent == [0.0, 1.0, 2.0]
+    assert [f.analyzed for f in facts] == ["remote"] * 3 and all(f.kept_local is None for f in facts)
+    assert [f.classes[0].label for f in facts] == ["volcano"] * 3  # the server's classes
+    assert all(f.embedding.sum() == 1280 and f.text == "" for f in facts)  # the device's embedding and text
+    assert [(f.width, f.height) for f in facts] == [(2000, 600)] * 3  # mapped back from the 1024 px copy
+
+
+def test_one_private_frame_keeps_the_whole_video_on_the_device(no_tesseract_needed):
+    from galprof.server.client import RemoteAnalyzer
+
+    link = _StubLink()
+    frames = [(np.zeros((480, 640, 3), np.uint8), t) for t in (0.0, 1.0, 2.0)]
+    facts = RemoteAnalyzer(_StubDevice(faces_at={2.0}), link, SETTINGS).analyze_frames(frames)
+    assert link.sent == []
+    assert [f.analyzed for f in facts] == ["local"] * 3
+    assert facts[2].kept_local.startswith("private: a recognisable face")
+    assert facts[0].kept_local == facts[1].kept_local == "private: another frame of the video"
