@@ -171,9 +171,10 @@ def test_a_certificate_mismatch_sends_nothing(server, tmp_path, problem):
     assert profile["privacy"]["kept_on_device"] == {f"server: {reason}": 2}
 
 
-def _cli_scan(folder: Path, cache: Path, url: str, token_file: Path, pin: str) -> subprocess.CompletedProcess:
+def _cli_scan(folder: Path, cache: Path, url: str, token_file: Path, pin: str,
+              workers: int = 1) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "galprof", "scan", str(folder), "--cache", str(cache), "--workers",
-                           "1", "-q", "--remote", url, "--token-file", str(token_file), "--pin", pin],
+                           str(workers), "-q", "--remote", url, "--token-file", str(token_file), "--pin", pin],
                           check=False, capture_output=True, text=True, timeout=600)
 
 
@@ -241,9 +242,9 @@ def test_the_server_writes_no_file_during_a_scan(tmp_path):
             public_jpeg_with_metadata(folder / f"p{i}.jpg", 30 + i)
         watched = (serve.work, serve.tmp, serve.state)
         before = listing(*watched)
-        done = _cli_scan(folder, tmp_path / "c.sqlite", serve.url, token_file, serve.pin)
+        done = _cli_scan(folder, tmp_path / "c.sqlite", serve.url, token_file, serve.pin, workers=2)
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["privacy"]["left_device"]["photos"] == 3
+        assert json.loads(done.stdout)["privacy"]["left_device"]["photos"] == 3  # from 2 worker processes
         assert listing(*watched) == before
         assert "p0.jpg" not in serve.stderr_path.read_text()  # nothing about the photos is logged
     finally:
