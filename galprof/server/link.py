@@ -20,6 +20,7 @@ from galprof.server.net import is_loopback
 
 FRAMES_PATH = "/v1/frames"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_REPLY_BYTES = 4 * 2**20  # one frame's facts are ~100 kB; a larger answer is not trusted
 
 
 class RemoteFailure(Exception):
@@ -145,7 +146,7 @@ class ServerLink:
             conn = self._connect()
             conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
-            data = response.read()
+            data = response.read(MAX_REPLY_BYTES + 1)
         except TimeoutError:
             self.close()
             raise _Transient("timeout") from None
@@ -162,6 +163,9 @@ class ServerLink:
             raise _Transient(f"HTTP {response.status}", wait)
         if response.status != 200:
             raise RemoteFailure(f"HTTP {response.status}")
+        if len(data) > MAX_REPLY_BYTES:
+            self.close()  # the rest of the body is still on the connection
+            raise RemoteFailure("bad answer (too large)")
         try:
             return json.loads(data)
         except ValueError:
