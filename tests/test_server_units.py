@@ -237,3 +237,14 @@ def test_one_private_frame_keeps_the_whole_video_on_the_device(no_tesseract_need
     assert [f.analyzed for f in facts] == ["local"] * 3
     assert facts[2].kept_local.startswith("private: a recognisable face")
     assert facts[0].kept_local == facts[1].kept_local == "private: another frame of the video"
+
+
+def test_the_terminal_view_says_what_left_the_device():
+    from galprof.render.terminal import privacy_text
+
+    doc = {"privacy": {"counts": {"public": 3, "private": 2}, "by_rule": {}, "rules": {"ocr": {"enabled": True}},
+                       "left_device": {"photos": 3, "frames": 5},
+                       "kept_on_device": {"private: portrait face": 2}}}
+    assert "Sent to your server: 3 photos (5 frames); kept here: private: portrait face 2" in privacy_text(doc).plain
+    doc["privacy"].update(left_device={"photos": 0, "frames": 0}, kept_on_device={})
+    assert "Sent to your server" not in privacy_text(doc).plain  # a scan without --remote says nothing
