@@ -97,7 +97,7 @@ def tls_files(folder: Path) -> tuple[Path, Path]:
 class ServeProcess:
     """`galprof serve --self-signed` as a child process in its own working and temp folders."""
 
-    def __init__(self, folder: Path, token_file: Path, *extra: str):
+    def __init__(self, folder: Path, token_file: Path, *extra: str, tls: tuple[str, ...] = ("--self-signed",)):
         self.folder = folder
         self.work, self.tmp, self.state = folder / "work", folder / "tmp", folder / "state"
         for path in (self.work, self.tmp, self.state):
@@ -108,7 +108,7 @@ class ServeProcess:
         self.stderr = open(self.stderr_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "galprof", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--token-file", str(token_file), "--self-signed", "--threads", "1", *extra],
+             "--token-file", str(token_file), *tls, "--threads", "1", *extra],
             cwd=self.work, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr)
 
     def wait_ready(self, timeout: float = 90) -> Self:

@@ -226,8 +226,8 @@ def test_a_server_killed_mid_scan_leaves_a_complete_profile(tmp_path):
     finally:
         serve.stop()
     assert not result.errors and profile["gallery"]["analyzed"] == 4
-    where = [p["analyzed"] for p in profile["photos"]]
-    assert where == ["remote", "local", "local", "local"]
+    where = sorted(p["analyzed"] for p in profile["photos"])
+    assert where == ["local", "local", "local", "remote"]  # the first photo, then the server was gone
     reasons = profile["privacy"]["kept_on_device"]
     assert sum(reasons.values()) == 3 and all(r.startswith("server: unr") for r in reasons), reasons
 
@@ -247,6 +247,24 @@ def test_the_server_writes_no_file_during_a_scan(tmp_path):
         assert json.loads(done.stdout)["privacy"]["left_device"]["photos"] == 3  # from 2 worker processes
         assert listing(*watched) == before
         assert "p0.jpg" not in serve.stderr_path.read_text()  # nothing about the photos is logged
+    finally:
+        serve.stop()
+
+
+def test_serve_with_your_own_certificate_and_a_client_trusting_it(tmp_path):
+    cert, key = tls_files(tmp_path / "mine")
+    token_file, _ = make_token_file(tmp_path)
+    serve = ServeProcess(tmp_path / "server", token_file, tls=("--cert", str(cert), "--key", str(key)))
+    try:
+        serve.wait_ready()
+        folder = tmp_path / "g"
+        folder.mkdir()
+        public_jpeg_with_metadata(folder / "a.jpg", 40)
+        done = subprocess.run([sys.executable, "-m", "galprof", "scan", str(folder), "--cache", str(tmp_path / "c"),
+                               "--workers", "1", "-q", "--remote", serve.url, "--token-file", str(token_file),
+                               "--cafile", str(cert)], check=False, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["privacy"]["left_device"]["photos"] == 1  # host name checked: 127.0.0.1
     finally:
         serve.stop()
 

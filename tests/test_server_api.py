@@ -115,7 +115,7 @@ def test_a_body_above_the_limit_is_refused_from_its_declared_length(server):
 
 
 def test_requests_above_the_rate_get_429_with_retry_after(analyzer, tmp_path):
-    limits = ServerLimits(rate=0.2, burst=3)  # 3 at once, then one per 5 s
+    limits = ServerLimits(rate=0.02, burst=3)  # 3 at once, then one per 50 s
     with ThreadServer(create_app(analyzer, [TOKEN, RATE_TOKEN], limits), *tls_files(tmp_path)) as slow:
         small = jpeg(scene(64, 48))
         statuses = [request(slow, "POST", "/v1/frames", small, token=RATE_TOKEN)[0] for _ in range(6)]
