@@ -30,6 +30,7 @@ from galprof.facts import MediaFacts
 from galprof.media.decode import decode_image
 from galprof.server.client import RemoteAnalyzer
 from galprof.server.send_policy import keep_reason
+from galprof.server.tier import fine_face_detector
 from galprof.vision.analyzer import FrameAnalyzer
 from tests.document_factory import photographed_documents
 
@@ -85,13 +86,14 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(workers=1)
     local = FrameAnalyzer(settings, threads=1)
+    fine = fine_face_detector(settings.face_detector, 1)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for truth, group, path in photo_sets(args.per_kind, args.seed, Path(tmp)):
             rgb = decode_image(str(path), settings.max_side).rgb
             t0 = _cpu_seconds()
             link = NoServer()
-            facts = RemoteAnalyzer(local, link, settings).analyze(rgb)
+            facts = RemoteAnalyzer(local, link, settings, fine).analyze(rgb)
             seconds = _cpu_seconds() - t0
             plain = local.analyze(rgb)  # what a local scan stores: OCR only where the classifier sees text
             judge = PrivacyJudge(settings)

@@ -16,6 +16,7 @@ from galprof.config import Settings
 from galprof.media.decode import decode_image
 from galprof.server.client import RemoteAnalyzer
 from galprof.server.link import RemoteFailure
+from galprof.server.tier import fine_face_detector
 from tests.document_factory import KINDS, photographed_documents
 
 pytestmark = pytest.mark.skipif(not ocr.ocr_available(), reason="needs tesseract (make install)")
@@ -44,7 +45,7 @@ def device():
 
 def decide(device, rgb: np.ndarray) -> tuple[bool, str | None]:
     link = CountingLink()
-    facts = RemoteAnalyzer(device, link, SETTINGS).analyze(rgb)
+    facts = RemoteAnalyzer(device, link, SETTINGS, fine_face_detector()).analyze(rgb)
     return bool(link.bodies), facts.kept_local
 
 

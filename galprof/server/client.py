@@ -10,14 +10,14 @@ where it was analyzed (`analyzed`) and, when it stayed, why (`kept_local`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from galprof.analysis import ocr
 from galprof.analysis.privacy import readable_words
 from galprof.config import Settings
-from galprof.facts import FrameFacts
+from galprof.facts import Face, FrameFacts
 from galprof.server.link import LinkOptions, RemoteFailure, ServerLink
 from galprof.server.send_policy import keep_reason
 from galprof.server.wire import encode_frame, frame_from_json, scale_frame
@@ -27,8 +27,9 @@ class RemoteAnalyzer:
     """`analyze(rgb, timestamp)` for one frame; `analyze_frames(frames)` for all frames of one file (the
     pipeline uses it when present, so a video is sent only when every frame may be)."""
 
-    def __init__(self, local, link: ServerLink, settings: Settings):
+    def __init__(self, local, link: ServerLink, settings: Settings, fine_faces=None):
         self.local, self.link, self.settings = local, link, settings
+        self.fine_faces = fine_faces  # the server's finer face detector: what it could find, the device looks for
         self.seconds = local.seconds
 
     def analyze(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameFacts:
@@ -39,7 +40,7 @@ class RemoteAnalyzer:
         for rgb, timestamp in frames:
             facts, confident = self._on_device(rgb, timestamp)
             device.append(facts)
-            reasons.append(keep_reason(facts, self.settings, confident))
+            reasons.append(keep_reason(facts, self.settings, confident) or self._fine_face_reason(rgb, facts))
         stay = next((r for r in reasons if r), None)
         if stay is not None:
             for facts, reason in zip(device, reasons, strict=True):
@@ -67,6 +68,15 @@ class RemoteAnalyzer:
             facts.text = sparse  # the better reading, so the profile's document rule sees it too
         return facts, len(readable_words(sparse))
 
+    def _fine_face_reason(self, rgb: np.ndarray, facts: FrameFacts) -> str | None:
+        """A frame the device found public is searched once more with the server's finer face pass, so
+        that no face the server would find (and the profile would count) leaves unseen."""
+        if self.fine_faces is None:
+            return None
+        found = self.fine_faces.detect(rgb, min_score=self.settings.face_score)
+        probe = replace(facts, faces=[Face(d.box, d.score, d.keypoints, np.zeros(1, np.float32)) for d in found])
+        return keep_reason(probe, self.settings, 0) if found else None
+
     def _remote(self, rgb: np.ndarray, timestamp: float | None, device: FrameFacts) -> FrameFacts:
         body, scale = encode_frame(rgb, self.link.max_side)
         reply = self.link.analyze(body, timestamp)
@@ -90,6 +100,8 @@ class RemoteFactory:
     signature: str
 
     def __call__(self, settings: Settings, threads: int) -> RemoteAnalyzer:
+        from galprof.server.tier import fine_face_detector
         from galprof.vision.analyzer import FrameAnalyzer
 
-        return RemoteAnalyzer(FrameAnalyzer(settings, threads=threads), ServerLink(self.options), settings)
+        return RemoteAnalyzer(FrameAnalyzer(settings, threads=threads), ServerLink(self.options), settings,
+                              fine_face_detector(settings.face_detector, threads))

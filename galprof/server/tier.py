@@ -26,14 +26,19 @@ def build_analyzer(tier: str = "accurate", threads: int = 1) -> FrameAnalyzer:
     settings = server_settings(tier)
     analyzer = FrameAnalyzer(settings, threads=threads)
     if tier == "accurate":
-        from galprof.vision.blazeface import FaceDetector
         from galprof.vision.faces import FacePipeline
         from galprof.vision.nanodet import ObjectDetector
 
         analyzer.faces = FacePipeline.from_settings(settings, threads=threads, precision="fp32")
-        # a finer detector pass: faces down to FINE_FACE px, at up to FINE_TILES model inputs per frame
-        analyzer.faces.detector = FaceDetector(variant=settings.face_detector, threads=threads,
-                                               min_face=FINE_FACE, max_tiles=FINE_TILES)
+        analyzer.faces.detector = fine_face_detector(settings.face_detector, threads)
         analyzer.objects = ObjectDetector(threads=threads, precision="fp32")
     analyzer.ocr = False
     return analyzer
+
+
+def fine_face_detector(variant: str = "full", threads: int = 1):
+    """The accurate tier's finer detector pass: faces down to FINE_FACE px, at up to FINE_TILES model
+    inputs per frame. `scan --remote` runs it on the device too, before a frame may leave."""
+    from galprof.vision.blazeface import FaceDetector
+
+    return FaceDetector(variant=variant, threads=threads, min_face=FINE_FACE, max_tiles=FINE_TILES)
