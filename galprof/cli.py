@@ -15,6 +15,8 @@ from galprof.commands.report import report
 from galprof.commands.topics import topics as topics_command
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
+from galprof.server.scan_options import remote_factory, remote_options
+from galprof.server.serve_cli import serve
 
 
 @click.group(cls=GalprofGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -204,10 +206,12 @@ def _check_scan_inputs(settings) -> None:
 @click.option("--no-ocr", is_flag=True, help="Do not run OCR (the document rule of privacy is then disabled).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A JSON file of settings (see the `settings` section of a profile).")
+@remote_options
 def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
          include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
          accurate: bool, classifier_model: str | None, classifier_labels: str | None, taxonomy: str | None,
-         no_ocr: bool, config_path: Path | None, follow_links: bool, engine_name: str, address: str | None) -> None:
+         no_ocr: bool, config_path: Path | None, follow_links: bool, engine_name: str, address: str | None,
+         remote_url: str | None, token_file: Path | None, cafile: Path | None, pin: str | None) -> None:
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
@@ -233,9 +237,10 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     settings = _load_settings(config_path, flags)
     _check_scan_inputs(settings)
     engine = "local" if engine_name == "local" else engine_for(engine_name, workers, address)
+    factory = remote_factory(settings, remote_url, token_file, cafile, pin)
     try:
         result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude,
-                          engine=engine)
+                          engine=engine, analyzer_factory=factory)
     except ScanUsageError as exc:
         raise UsageError(safe_text(exc)) from None
     except KeyboardInterrupt:
@@ -384,6 +389,7 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
 main.add_command(report)
 main.add_command(batch_command)
 main.add_command(topics_command)
+main.add_command(serve)
 
 if __name__ == "__main__":
     main()

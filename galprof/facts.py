@@ -93,6 +93,8 @@ class FrameFacts:
     embedding: np.ndarray | None = None  # (1280,) pooled photo embedding
     faces: list[Face] = field(default_factory=list)
     text: str | None = None  # OCR text when OCR ran on this frame, else None
+    analyzed: str = "local"  # "remote" when `galprof serve` analyzed it (scan --remote)
+    kept_local: str | None = None  # with --remote: why this frame was not sent (e.g. "private: face")
 
 
 @dataclass

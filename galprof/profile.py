@@ -19,6 +19,7 @@ from typing import Any
 
 from galprof import __version__
 from galprof.analysis.interests import InterestCounter, Taxonomy
+from galprof.analysis.placement import PlacementCounter
 from galprof.analysis.places import Geocoder, PlaceCounter
 from galprof.analysis.privacy import PrivacyJudge
 from galprof.config import Settings
@@ -157,6 +158,7 @@ def profile_from_media(
     ocr_enabled, ocr_note = _ocr_state(settings)
     judge = PrivacyJudge(settings, people.close_people, people.person_of_face, ocr_enabled, ocr_note)
     places = PlaceCounter(geocoder)
+    placement = PlacementCounter()
     summary = _Summary()
     photos: list[dict[str, Any]] = []
     persons_of_path: dict[str, set[int]] = {}
@@ -171,6 +173,7 @@ def profile_from_media(
         photos.append({
             "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
             "categories": cats, "people": persons, "privacy": privacy.to_dict(), "place": None,
+            "analyzed": placement.add(m),
         })
     t2 = time.perf_counter()
     resolved = places.resolve()
@@ -196,7 +199,7 @@ def profile_from_media(
         "owner": _jsonable(sections["owner"]),
         "demography": _jsonable(sections["demography"]),
         "places": places_section,
-        "privacy": judge.section(),
+        "privacy": {**judge.section(), **placement.section()},
         "photos": photos,
         "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],
         "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes],

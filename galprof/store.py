@@ -264,6 +264,7 @@ def encode_media(media: MediaFacts) -> bytes:
     for frame in media.frames:
         frames.append({
             "width": frame.width, "height": frame.height, "timestamp": frame.timestamp, "text": frame.text,
+            "analyzed": frame.analyzed, "kept_local": frame.kept_local,
             "objects": [[o.label, o.score, _box(o.box)] for o in frame.objects],
             "classes": [[c.label, c.score] for c in frame.classes],
             "embedding": array(frame.embedding, "float16"),
@@ -315,6 +316,7 @@ def decode_media(blob: bytes) -> MediaFacts:
     for fr in header["frames"]:
         frames.append(FrameFacts(
             width=fr["width"], height=fr["height"], timestamp=fr["timestamp"], text=fr["text"],
+            analyzed=fr.get("analyzed", "local"), kept_local=fr.get("kept_local"),
             objects=[ObjectDetection(label, score, Box(*box)) for label, score, box in fr["objects"]],
             classes=[ClassScore(label, score) for label, score in fr["classes"]],
             embedding=array(fr["embedding"]),

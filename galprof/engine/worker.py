@@ -118,7 +118,10 @@ def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -
         return result
     mtime_fallback(media.exif, st.st_mtime)
     try:
-        media.frames = [analyzer.analyze(rgb, timestamp) for rgb, timestamp in frames]
+        if hasattr(analyzer, "analyze_frames"):  # decides on all frames of a file at once (scan --remote)
+            media.frames = analyzer.analyze_frames(frames)
+        else:
+            media.frames = [analyzer.analyze(rgb, timestamp) for rgb, timestamp in frames]
     except Exception as exc:  # noqa: BLE001 - a model failing on one frame must not stop the scan
         result.error = ScanError(item.display, "analyze", one_line(exc))
         return result

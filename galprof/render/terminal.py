@@ -132,6 +132,11 @@ def privacy_text(doc: dict[str, Any]) -> Text:
     ocr = pr["rules"]["ocr"]
     if not ocr["enabled"]:
         text += Text("\n") + data_text(f"OCR rule {ocr.get('note') or 'disabled'}", style="yellow")
+    left = pr.get("left_device") or {}
+    if left.get("photos") or pr.get("kept_on_device"):  # scan --remote (absent in older profiles)
+        kept = ", ".join(f"{k} {v}" for k, v in pr.get("kept_on_device", {}).items())
+        text += Text("\n") + data_text(f"Sent to your server: {left.get('photos', 0)} photos "
+                                       f"({left.get('frames', 0)} frames); kept here: {kept or 'none'}")
     return text
 
 
