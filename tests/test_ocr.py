@@ -86,3 +86,12 @@ def test_ocr_gate_and_cost_on_real_photos(shared_data, tesseract):
     # the gate must keep tesseract off most photos: portraits, landscapes, pets, food never need it
     assert rate < 0.3
     assert not any(v for k, v in opened.items() if k.startswith(("portraits/", "landscapes/", "food/")))
+
+
+def test_tesseract_gets_an_uncompressed_image():
+    """pytesseract writes the image in its own format (PNG when none): PNG-encoding cost more CPU than
+    tesseract's own reading. The prepared image must be handed over as BMP."""
+    from galprof.analysis.ocr import _prepare
+
+    img = _prepare(np.zeros((300, 400, 3), np.uint8))
+    assert img.format == "BMP" and img.mode == "L"

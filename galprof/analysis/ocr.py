@@ -82,7 +82,9 @@ def unavailable_reason() -> str | None:
 
 
 def _prepare(rgb: np.ndarray):
-    """Grey image, upscaled so that the longest side is at least OCR_MIN_SIDE."""
+    """Grey image, upscaled so that the longest side is at least OCR_MIN_SIDE. Marked as BMP: pytesseract
+    hands tesseract a file in the image's format, PNG when it has none, and PNG-encoding a 1600 px frame
+    cost 0.12 s of CPU per read here (BMP: 0.004 s)."""
     from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(rgb)).convert("L")
@@ -90,6 +92,7 @@ def _prepare(rgb: np.ndarray):
     if longest < OCR_MIN_SIDE:
         scale = OCR_MIN_SIDE / longest
         img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BICUBIC)
+    img.format = "BMP"
     return img
 
 
