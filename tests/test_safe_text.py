@@ -90,8 +90,8 @@ def test_scan_messages_and_table_show_names_literally(tmp_path):
     gallery = tmp_path / "[" / f"x]{TITLE}"  # the path holds "[/x]", a closing tag rich would choke on
     gallery.mkdir(parents=True)
     (gallery / f"bad{CLEAR}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
-    result = CliRunner().invoke(main, ["scan", str(gallery), "--format", "table", "--workers", "1",
-                                       "--cache", str(tmp_path / "c.sqlite")])
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(  # wide: the long tmp path is not wrapped mid-name
+        main, ["scan", str(gallery), "--format", "table", "--workers", "1", "--cache", str(tmp_path / "c.sqlite")])
     assert result.exit_code == 1, result.output
     assert CLEAR not in result.stderr and "\x1b]0;" not in result.stderr
     assert "failed: " in result.stderr and "bad\\x1b[2J.jpg" in result.stderr
