@@ -9,6 +9,8 @@ import click
 
 from galprof import __version__
 from galprof.command import GalprofGroup
+from galprof.commands.events import events as events_command
+from galprof.commands.train import train as train_command
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 
@@ -195,10 +197,12 @@ def _check_scan_inputs(settings) -> None:
 @click.option("--no-ocr", is_flag=True, help="Do not run OCR (the document rule of privacy is then disabled).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A JSON file of settings (see the `settings` section of a profile).")
+@click.option("--aggregator", "aggregator_path", type=click.Path(path_type=Path), default=None,
+              help="A gallery aggregator from `galprof train aggregate`: adds interests.learned.")
 def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
          include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
          accurate: bool, classifier_model: str | None, classifier_labels: str | None, taxonomy: str | None,
-         no_ocr: bool, config_path: Path | None, follow_links: bool) -> None:
+         no_ocr: bool, config_path: Path | None, follow_links: bool, aggregator_path: Path | None) -> None:
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
@@ -222,6 +226,12 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
              "follow_links": True if follow_links else None}
     settings = _load_settings(config_path, flags)
     _check_scan_inputs(settings)
+    aggregator = None
+    if aggregator_path is not None:
+        from galprof.learn.runtime import Aggregator
+
+        aggregator = Aggregator.load(aggregator_path)
+        aggregator.check_settings(settings)
     try:
         result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude)
     except ScanUsageError as exc:
@@ -233,7 +243,12 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     from galprof.render.json import emit
 
     try:
-        emit(build_profile(result, settings), fmt, output)
+        document = build_profile(result, settings)
+        if aggregator is not None:
+            from galprof.learn.runtime import add_learned_interests
+
+            add_learned_interests(document, aggregator, result.iter_media())
+        emit(document, fmt, output)
     finally:
         result.store.close()
     if not quiet:
@@ -362,6 +377,9 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
         click.echo(f"galprof: features of {n} photos/videos written to {safe_text(output)}", err=True)
     sys.exit(1 if failed else 0)
 
+
+main.add_command(train_command)
+main.add_command(events_command)
 
 if __name__ == "__main__":
     main()
