@@ -18,13 +18,14 @@ from importlib import resources
 from typing import Any
 
 from galprof import __version__
+from galprof.analysis.day_events import DayEvents
 from galprof.analysis.interests import InterestCounter, Taxonomy
 from galprof.analysis.places import Geocoder, PlaceCounter
 from galprof.analysis.privacy import PrivacyJudge
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
 
 
@@ -158,6 +159,7 @@ def profile_from_media(
     judge = PrivacyJudge(settings, people.close_people, people.person_of_face, ocr_enabled, ocr_note)
     places = PlaceCounter(geocoder)
     summary = _Summary()
+    day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
     photos: list[dict[str, Any]] = []
     persons_of_path: dict[str, set[int]] = {}
     for (path, _frame, _face), pid in people.person_of_face.items():
@@ -166,6 +168,7 @@ def profile_from_media(
         has_gps = places.add(m)
         summary.add(m, has_gps)
         cats = interests.add(m)
+        day_events.add(m, cats)
         privacy = judge.judge(m)
         persons = sorted(persons_of_path.get(m.path, ()))
         photos.append({
@@ -196,6 +199,7 @@ def profile_from_media(
         "owner": _jsonable(sections["owner"]),
         "demography": _jsonable(sections["demography"]),
         "places": places_section,
+        "events": day_events.section(),
         "privacy": judge.section(),
         "photos": photos,
         "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],

@@ -137,7 +137,7 @@ def loss_and_grads(model: AggregatorModel, X: np.ndarray, mask: np.ndarray, Y: n
         grads["b"] = d_pre.sum(axis=0)
         dS0, grads["q0"] = _pool_backward(S, c["w0"], P["q0"], d_pre @ P["A"])
         dS += dS0
-    grads["Ws"] = np.einsum("bmk,bmj->kj", dS, c["Z"])
+    grads["Ws"] = dS.reshape(-1, dS.shape[-1]).T @ c["Z"].reshape(-1, c["Z"].shape[-1])  # BLAS, not einsum
     for k in WEIGHT_MATRICES:
         if k in P:
             grads[k] = grads[k] + l2 * P[k]
