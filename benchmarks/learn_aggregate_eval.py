@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learn_data import load_sources, split_half, theme_pools  # noqa: E402
+from learn_data import load_sources, split_half, theme_pools
 
-from galprof.learn.aggregate import predict  # noqa: E402
-from galprof.learn.fit import FitOptions, fit  # noqa: E402
+from galprof.learn.aggregate import predict
+from galprof.learn.fit import FitOptions, fit
 
 KS = (1, 3, 5)
 
@@ -108,22 +108,29 @@ def main() -> None:
     pools, filler = theme_pools(load_sources())
     halves = {c: split_half(ps, rng) for c, ps in pools.items()}
     filler_train, filler_test = split_half(filler, rng)
-    train = make_users({c: h[0] for c, h in halves.items()}, filler_train, args.train_users, rng)
+    # the training half again in two: users to fit on, and users of other photos to choose the epoch
+    quarters = {c: split_half(h[0], rng) for c, h in halves.items()}
+    filler_fit, filler_val = split_half(filler_train, rng)
+    train = make_users({c: q[1] for c, q in quarters.items()}, filler_fit, args.train_users, rng)
+    val = make_users({c: q[0] for c, q in quarters.items()}, filler_val, args.train_users // 4, rng)
     test = make_users({c: h[1] for c, h in halves.items()}, filler_test, args.test_users, rng)
     categories = list(pools)
     dims = {k: len(pools[categories[0]][0].x[k]) for k in ("f", "p", "o")}
     Y = np.array([[c in labels for c in categories] for _, labels in train], dtype=float)
+    Y_val = np.array([[c in labels for c in categories] for _, labels in val], dtype=float)
     truth = [labels for _, labels in test]
     train_x, test_x = features(train), features(test)
     report = {"categories": {c: [len(h[0]), len(h[1])] for c, h in halves.items()},
-              "filler": [len(filler_train), len(filler_test)], "train_users": len(train), "test_users": len(test),
+              "filler": [len(filler_train), len(filler_test)], "train_users": len(train), "validation_users": len(val),
+              "test_users": len(test),
               "methods": {}}
     scores, seconds = counter_scores(test, categories)
     report["methods"]["counters"] = {**at_k(scores, truth, categories), "parameters": 0,
                                      "decision_ms": round(seconds * 1e3, 3)}
     for aggregation in ("average", "attention", "nan"):
         started = time.perf_counter()
-        model, fitted = fit(train_x, Y, categories, FitOptions(aggregation=aggregation, epochs=args.epochs))
+        model, fitted = fit(train_x, Y, categories, FitOptions(aggregation=aggregation, epochs=args.epochs),
+                            validation_set=(features(val), Y_val))
         train_seconds = time.perf_counter() - started
         size, seconds = onnx_timing(model, dims, categories, test_x)
         report["methods"][aggregation] = {

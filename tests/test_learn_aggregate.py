@@ -84,3 +84,14 @@ def test_attention_learns_a_planted_signal_that_averaging_dilutes():
         accuracy[aggregation] = ((predict(model, test_g) > 0.5) == test_y.astype(bool)).mean()
     assert accuracy["attention"] > 0.95, accuracy
     assert accuracy["attention"] > accuracy["average"] + 0.04, accuracy
+
+
+def test_the_epoch_is_chosen_on_the_given_validation_galleries():
+    rng = np.random.default_rng(5)
+    train_g, train_y = _planted(rng, 120)
+    val_g, val_y = _planted(rng, 30)
+    options = FitOptions(aggregation="attention", descriptor_dim=8, epochs=30, learning_rate=3e-2, patience=30)
+    _, honest = fit(train_g, train_y, ["a", "b", "c"], options, validation_set=(val_g, val_y))
+    _, flipped = fit(train_g, train_y, ["a", "b", "c"], options, validation_set=(val_g, 1 - val_y))
+    assert honest.best_epoch > 5 and honest.validation_loss < 0.3
+    assert flipped.best_epoch <= 2 and flipped.validation_loss > 0.69

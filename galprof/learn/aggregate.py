@@ -92,7 +92,8 @@ def forward(model: AggregatorModel, X: np.ndarray, mask: np.ndarray, standardise
     P = model.params
     Z = X if standardised else (X - model.mean) / model.scale
     Z = np.where(mask[..., None], Z, 0.0)
-    S = Z @ P["Ws"].T
+    # one 2-D product: numpy's stacked (3-D) matmul does not reach BLAS's speed here (~50x slower)
+    S = (Z.reshape(-1, Z.shape[-1]) @ P["Ws"].T).reshape(*Z.shape[:2], -1)
     cache: dict = {"Z": Z, "S": S, "mask": mask}
     if model.aggregation == "average":
         w = mask / mask.sum(axis=1, keepdims=True)

@@ -80,18 +80,26 @@ def _mean_loss(model: AggregatorModel, galleries: list[np.ndarray], Y: np.ndarra
 
 
 def fit(galleries: list[np.ndarray], labels: np.ndarray, categories: list[str], options: FitOptions,
-        progress: Callable[[int, float, float | None], None] | None = None) -> tuple[AggregatorModel, FitReport]:
-    """Train on galleries (each (M_i, K), M_i >= 1) with multi-hot labels (N, C)."""
+        progress: Callable[[int, float, float | None], None] | None = None,
+        validation_set: tuple[list[np.ndarray], np.ndarray] | None = None) -> tuple[AggregatorModel, FitReport]:
+    """Train on galleries (each (M_i, K), M_i >= 1) with multi-hot labels (N, C). The epoch is chosen
+    on `validation_set` when given (galleries made of other photos than the training ones), else on
+    `options.validation` of the galleries."""
     if len(galleries) < 2:
         raise ValueError("training needs at least 2 labelled galleries")
     rng = np.random.default_rng(options.seed)
     order = rng.permutation(len(galleries))
     n_val = round(options.validation * len(galleries)) if options.validation > 0 else 0
-    n_val = min(n_val, len(galleries) - 1)
+    n_val = 0 if validation_set is not None else min(n_val, len(galleries) - 1)
     val_idx, train_idx = order[:n_val], order[n_val:]
+    Y = labels.astype(np.float64)
+    if validation_set is not None:
+        n_val = len(validation_set[0])
+        val_idx = np.arange(len(galleries), len(galleries) + n_val)
+        galleries = list(galleries) + list(validation_set[0])
+        Y = np.concatenate([Y, np.asarray(validation_set[1], dtype=np.float64)])
     mean, scale = standardisation([galleries[i] for i in train_idx])
     z = [(g - mean) / scale for g in galleries]
-    Y = labels.astype(np.float64)
     model = AggregatorModel(options.aggregation,
                             init_params(options.aggregation, z[0].shape[1], options.descriptor_dim,
                                         Y.shape[1], rng), mean, scale, list(categories))
