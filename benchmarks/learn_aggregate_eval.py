@@ -2,9 +2,10 @@
 
 Each user mixes 1-3 themes (3-8 photos each, drawn from the theme pools of learn_data.py) with 10-40
 unlabelled filler photos (faces, phone photos, other ImageNet classes); their labels are their themes.
-Every pool is split in half once (seed 0): training users are built only from the first halves, test
-users only from the second, so no photo is in both. The number of epochs is chosen on 20 % of the
-training users; every other setting is the CLI's default. Reported on the test users: average vs
+Every pool is split in half once (seed 0): test users are built only from the second halves; the
+first halves are split again into photos for the training users and photos for validation users, on
+whose loss the epoch is chosen. No photo is in two of the three sets; every other setting is the CLI's
+default. Reported on the test users: average vs
 1-attention vs 2-attention (NAN) vs the counters (categories ranked by photos), with the model's size
 (parameters, ONNX bytes) and the median decision time per gallery.
 

@@ -38,8 +38,8 @@ def train() -> None:
               help="K~, the width of s(m) = Ws x(m).")
 @click.option("--epochs", type=click.IntRange(1), default=60, show_default=True,
               help="At most this many passes; the epoch kept is chosen on the validation galleries.")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True)
-@click.option("--l2", type=click.FloatRange(min=0), default=1e-4, show_default=True, help="Weight decay.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--l2", type=click.FloatRange(min=0), default=1e-2, show_default=True, help="Weight decay.")
 @click.option("--validation", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
               help="Share of users held out to choose the epoch (0: keep the last epoch).")
 @click.option("--seed", type=int, default=0, show_default=True)

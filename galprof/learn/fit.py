@@ -15,7 +15,7 @@ import numpy as np
 
 from galprof.learn.aggregate import AggregatorModel, init_params, loss_and_grads, pad
 
-MIN_SCALE = 1e-3  # features that barely vary are not blown up by the standardisation
+MIN_SCALE = 0.1  # rare classes of p and o (std ~0.001-0.02) are not blown up to values of 100s
 
 
 @dataclass
@@ -24,8 +24,8 @@ class FitOptions:
     descriptor_dim: int = 128
     epochs: int = 60
     batch: int = 16
-    learning_rate: float = 3e-3
-    l2: float = 1e-4
+    learning_rate: float = 1e-3
+    l2: float = 1e-2
     photos_per_gallery: int = 64
     validation: float = 0.2  # share of galleries held out to choose the epoch (0: use every epoch)
     patience: int = 12
