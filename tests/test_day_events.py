@@ -56,3 +56,21 @@ def test_mtime_dates_and_unparseable_dates_are_ignored():
     items.append((_photo("bad.jpg", "not a date", "pizza"), {"food": ["dishes"]}))
     section = _collect(items)
     assert section["dated_media"] == 0 and section["events"] == []
+
+
+def test_the_profile_carries_day_events_and_validates():
+    import jsonschema
+
+    from galprof.config import Settings
+    from galprof.profile import load_schema, profile_from_media
+    from tests.profile_factory import frame, media
+
+    items = [media(f"/g/party{i}.jpg", frame({"pizza": 0.9}), taken_at=f"2024-05-01T20:{i:02d}:00")
+             for i in range(5)]
+    items.append(media("/g/walk.jpg", frame({"tabby": 0.9}), taken_at="2024-05-03T10:00:00"))
+    doc = profile_from_media(lambda: iter(items), Settings(ocr=False), root="/g")
+    jsonschema.validate(doc, load_schema())
+    (event,) = doc["events"]["events"]
+    assert event["date"] == "2024-05-01" and event["photos"] == 5
+    assert event["category"]["id"] == "food" and event["scene"] == "pizza"
+    assert doc["events"]["days"] == 2 and doc["events"]["average_per_day"] == 3.0
