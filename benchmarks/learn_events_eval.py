@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learn_data import imagenet_category, load_sources
 
 from galprof.learn.datasets import PhotoGroup
-from galprof.learn.events import train_event_model
+from galprof.learn.events import pool_album, train_event_model
 
 VARIANTS = {"f only": ("f",), "p only": ("p",), "o only": ("o",), "fusion": ("f", "p", "o")}
 
@@ -90,27 +90,30 @@ def theme_albums(sources, per_theme: int) -> list[PhotoGroup]:
 def leave_one_album_out(albums: list[PhotoGroup], max_folds: int | None) -> dict:
     folds = albums if not max_folds else [albums[i] for i in
                                           np.random.default_rng(1).permutation(len(albums))[:max_folds]]
-    correct = {v: 0 for v in VARIANTS}
+    correct = {v: 0 for v in [*VARIANTS, "fusion, attention pooling"]}
     photo_correct = {v: 0 for v in VARIANTS}
     photos = 0
-    weights = []
+    weights, sharpness = [], []
     started = time.perf_counter()
     for held in folds:
-        model = train_event_model([a for a in albums if a is not held])
+        model = train_event_model([a for a in albums if a is not held], pooling="attention")
         weights.append([model.fusion_weights[k] for k in ("f", "p", "o")])
         truth = model.events.index(held.key[0])
         photos += len(held.paths)
         for name, parts in VARIANTS.items():
             scores = model.photo_scores(held, parts)
-            correct[name] += int(scores.mean(axis=0).argmax() == truth)
+            correct[name] += int(scores.mean(axis=0).argmax() == truth)  # album decision by averaging
             photo_correct[name] += int((scores.argmax(axis=1) == truth).sum())
+        sharpness.append(model.sharpness)
+        correct["fusion, attention pooling"] += int(pool_album(model.photo_scores(held), model.sharpness).argmax()
+                                                    == truth)
     n = len(folds)
     return {"albums": len(albums), "events": len({a.key[0] for a in albums}), "folds": n,
             "album_accuracy": {v: round(c / n, 3) for v, c in correct.items()},
             "photo_accuracy": {v: round(c / photos, 3) for v, c in photo_correct.items()},
             "mean_fusion_weights": dict(zip(("f", "p", "o"), np.round(np.mean(weights, axis=0), 3).tolist(),
                                             strict=True)),
-            "seconds": round(time.perf_counter() - started, 1)}
+            "sharpness_chosen": sorted(set(sharpness)), "seconds": round(time.perf_counter() - started, 1)}
 
 
 def main() -> None:

@@ -95,3 +95,26 @@ def test_model_file_round_trip_and_bad_files(tmp_path):
                 dst.writestr(name, src.read(name))
     with pytest.raises(UsageError, match="damaged.model: damaged"):
         EventModel.load(damaged)
+
+
+def test_attention_pooling_lets_confident_photos_decide():
+    from galprof.learn.events import pool_album
+
+    vague = np.tile([0.6, 0.2, 0.2], (12, 1))  # twelve photos that lean to event 0
+    sure = np.tile([0.0, 1.0, 0.0], (3, 1))  # three that clearly show event 1
+    scores = np.vstack([vague, sure])
+    assert pool_album(scores, 0.0).argmax() == 0  # averaging
+    assert pool_album(scores, 10.0).argmax() == 1
+    assert np.isclose(pool_album(scores, 10.0).sum(), 1.0)
+
+
+def test_attention_pooling_is_searched_and_saved(tmp_path):
+    rng = np.random.default_rng(13)
+    albums = [_album(e, f"a{i}", rng) for e in range(3) for i in range(3)]
+    model = train_event_model(albums, pooling="attention")
+    from galprof.learn.events import BETAS
+
+    assert model.sharpness in BETAS
+    model.sharpness = 5.0
+    model.save(tmp_path / "m.model")
+    assert EventModel.load(tmp_path / "m.model").sharpness == 5.0

@@ -41,7 +41,7 @@ def train() -> None:
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
 @click.option("--l2", type=click.FloatRange(min=0), default=1e-2, show_default=True, help="Weight decay.")
 @click.option("--validation", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
-              help="Share of users held out to choose the epoch (0: keep the last epoch).")
+              help="Share of users held out to choose the epoch (0: the epoch of lowest training loss).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The taxonomy whose category ids the labels use [default: the packaged one].")
@@ -101,19 +101,21 @@ def train_aggregate(galleries_dir: Path, labels_path: Path, output: Path, aggreg
               help="The event model to write (use it with `galprof events`).")
 @click.option("--validation", type=click.FloatRange(0.05, 0.9), default=0.3, show_default=True,
               help="Share of each album's photos held out to search the fusion weights (Algorithm 2).")
+@click.option("--album-pooling", type=click.Choice(["average", "attention"]), default="average", show_default=True,
+              help="How an album's photos are combined: equal weights, or attention to confident photos.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @_cache_option
 @_workers_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def train_events(albums_dir: Path, output: Path, validation: float, seed: int, cache_path: Path | None,
-                 workers: int, quiet: bool) -> None:
+def train_events(albums_dir: Path, output: Path, validation: float, album_pooling: str, seed: int,
+                 cache_path: Path | None, workers: int, quiet: bool) -> None:
     """Train the event classifier of Algorithm 2: classifiers on f, p and o, fused with searched weights."""
     from galprof.learn.datasets import scan_groups
     from galprof.learn.events import EventTrainingError, train_event_model
 
     groups = scan_groups(albums_dir, 2, cache_path, workers, quiet)
     try:
-        model = train_event_model(list(groups.values()), validation=validation, seed=seed)
+        model = train_event_model(list(groups.values()), validation=validation, seed=seed, pooling=album_pooling)
     except EventTrainingError as exc:
         raise UsageError(f"{safe_text(albums_dir)}: {exc}") from None
     model.save(output)

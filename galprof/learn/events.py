@@ -4,7 +4,8 @@ Three classifiers (multinomial logistic regression on standardised inputs) are t
 f, p and o separately, each photo labelled with its album's event. On a validation split the weights
 (w_f, w_p, w_o) on the simplex (step 0.05) that maximise the accuracy of the weighted sum of their
 outputs are searched; then the classifiers are trained again on every photo. An album is decided by
-averaging its photos' fused scores.
+pooling its photos' fused scores: averaging, or attention (weights softmax(beta * the photo's largest
+fused score), so confident photos count more), beta searched on the validation photos of each album.
 
 The validation split holds out whole albums when every event has at least two, else a share of each
 album's photos. The model file is a numpy .npz read with allow_pickle=False (a model is input: it
@@ -30,6 +31,7 @@ FORMAT = "galprof-events"
 FORMAT_VERSION = 1
 WEIGHT_STEP = 0.05
 REGULARISATION = 1.0  # sklearn's C; the paper's method has no hyper-parameters beyond the weights
+BETAS = (0.0, 2.0, 5.0, 10.0, 20.0)  # attention sharpness searched for album pooling (0 = averaging)
 
 
 class EventTrainingError(ValueError):
@@ -109,6 +111,7 @@ class EventModel:
     fusion_weights: dict[str, float]
     validation_accuracy: float
     validation_split: str
+    sharpness: float = 0.0  # album pooling: 0 averages the photos, > 0 attends to confident ones
 
     def photo_scores(self, group: PhotoGroup, parts: tuple[str, ...] = FEATURES) -> np.ndarray:
         """Fused scores (photos, E); `parts` limits the fusion to some of f, p, o (equal weights then
@@ -122,9 +125,10 @@ class EventModel:
                 total += w * self.classifiers[k].probabilities(np.stack(getattr(group, k)))
         return total / sum(weights.values())
 
-    def album_scores(self, group: PhotoGroup, parts: tuple[str, ...] = FEATURES) -> dict[str, float]:
-        mean = self.photo_scores(group, parts).mean(axis=0)
-        return {e: float(s) for e, s in zip(self.events, mean, strict=True)}
+    def album_scores(self, group: PhotoGroup, parts: tuple[str, ...] = FEATURES,
+                     sharpness: float | None = None) -> dict[str, float]:
+        pooled = pool_album(self.photo_scores(group, parts), self.sharpness if sharpness is None else sharpness)
+        return {e: float(s) for e, s in zip(self.events, pooled, strict=True)}
 
     def save(self, path: str | Path) -> None:
         from galprof.render.output import write_output
@@ -134,7 +138,8 @@ class EventModel:
             arrays.update({f"{k}_mean": c.mean, f"{k}_scale": c.scale, f"{k}_coef": c.coef,
                            f"{k}_intercept": c.intercept})
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "events": self.events,
-                "validation_accuracy": self.validation_accuracy, "validation_split": self.validation_split}
+                "validation_accuracy": self.validation_accuracy, "validation_split": self.validation_split,
+                "sharpness": self.sharpness}
         buffer = io.BytesIO()
         np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)
         write_output(buffer.getvalue(), path)
@@ -175,10 +180,36 @@ class EventModel:
                 raise ValueError
             if not all(np.isfinite(a).all() for a in arrays.values()):
                 raise ValueError
+            sharpness = float(meta.get("sharpness", 0.0))
+            if not np.isfinite(sharpness) or sharpness < 0:
+                raise ValueError
         except (KeyError, ValueError, TypeError):
             raise UsageError(f"{where}: damaged (missing or inconsistent arrays)") from None
         return cls(events, classifiers, dict(zip(FEATURES, map(float, fusion), strict=True)),
-                   float(meta.get("validation_accuracy", 0.0)), str(meta.get("validation_split", "")))
+                   float(meta.get("validation_accuracy", 0.0)), str(meta.get("validation_split", "")), sharpness)
+
+
+def pool_album(scores: np.ndarray, sharpness: float) -> np.ndarray:
+    """One album's scores (E,) from its photos' (photos, E): softmax(sharpness * confidence) weights."""
+    logits = sharpness * scores.max(axis=1)
+    weights = np.exp(logits - logits.max())
+    return (weights / weights.sum()) @ scores
+
+
+def search_sharpness(model: EventModel, groups: list[PhotoGroup], masks: list[np.ndarray]) -> float:
+    """The attention sharpness with the best accuracy on each album's validation photos (ties: the
+    smallest, i.e. the closest to averaging)."""
+    best = (-1, 0.0)
+    for beta in BETAS:
+        right = 0
+        for g, mask in zip(groups, masks, strict=True):
+            if mask.any():
+                held = PhotoGroup(g.key, [p for p, m in zip(g.paths, mask, strict=True) if m],
+                                  *([x for x, m in zip(getattr(g, k), mask, strict=True) if m] for k in FEATURES))
+                right += int(pool_album(model.photo_scores(held), beta).argmax() == model.events.index(g.key[0]))
+        if right > best[0]:
+            best = (right, beta)
+    return best[1]
 
 
 def _photos(groups: list[PhotoGroup], events: list[str], masks: list[np.ndarray] | None, take: bool):
@@ -192,8 +223,9 @@ def _photos(groups: list[PhotoGroup], events: list[str], masks: list[np.ndarray]
     return {k: np.array(v) for k, v in xs.items()}, np.array(ys)
 
 
-def train_event_model(groups: list[PhotoGroup], validation: float = 0.3, seed: int = 0) -> EventModel:
-    """Algorithm 2 on albums grouped as (event, album)."""
+def train_event_model(groups: list[PhotoGroup], validation: float = 0.3, seed: int = 0,
+                      pooling: str = "average") -> EventModel:
+    """Algorithm 2 on albums grouped as (event, album); pooling "attention" searches the sharpness."""
     groups = [g for g in groups if g.paths]
     events = sorted({g.key[0] for g in groups})
     if len(events) < 2:
@@ -205,6 +237,9 @@ def train_event_model(groups: list[PhotoGroup], validation: float = 0.3, seed: i
         raise EventTrainingError("too few photos to split into training and validation")
     first = {k: fit_linear(x_train[k], y_train, len(events)) for k in FEATURES}
     weights, accuracy = search_weights({k: first[k].probabilities(x_val[k]) for k in FEATURES}, y_val)
+    sharpness = 0.0
+    if pooling == "attention":
+        sharpness = search_sharpness(EventModel(events, first, weights, accuracy, split), groups, masks)
     x_all, y_all = _photos(groups, events, None, take=True)
     final = {k: fit_linear(x_all[k], y_all, len(events)) for k in FEATURES}
-    return EventModel(events, final, weights, accuracy, split)
+    return EventModel(events, final, weights, accuracy, split, sharpness)
