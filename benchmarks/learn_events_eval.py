@@ -7,12 +7,13 @@ Two sets, both from ../shared/data (features from learn_data.py's cached scans):
   consecutive photos (file order) and one sub-album is held out at a time; the other sub-albums of
   the same album stay in training, so this measures recognising more of a known album's event.
 - themes: albums assembled from other sources: each theme (the taxonomy category of ImageNet
-  samples' true classes with >= 10 photos, the five Food-101 dishes, LFW people with >= 10 photos as
-  "portraits") is shuffled once (seed 0) and cut into albums of 10 (themes of 10-19 photos into two);
+  samples' true classes with >= 10 photos, Food-101's photos joining food, LFW people with >= 10
+  photos as "portraits") is shuffled once (seed 0) and cut into albums of 10 (themes of 10-19 photos into two);
   every album is held out once and the model is trained on all the others.
 
-In every fold the weights are searched on a validation split of the training albums only
-(train_event_model), so nothing is tuned on the held-out album.
+In every fold the weights (and the attention sharpness of "fusion, attention pooling") are searched on
+a validation split of the training albums only (train_event_model), so nothing is tuned on the
+held-out album. The other variants decide an album by averaging its photos.
 
     .venv/bin/python benchmarks/learn_events_eval.py [--max-folds N] [--json FILE]
 """
