@@ -114,3 +114,22 @@ def test_train_events_then_events(tmp_path):
     (tmp_path / "bad.model").write_text("no")
     result = CliRunner().invoke(main, ["events", str(tmp_path / "mine"), "--model", str(tmp_path / "bad.model")])
     assert result.exit_code == 2 and "bad.model: not a galprof event model" in result.output
+
+
+def test_scan_refuses_a_bad_aggregator_before_scanning(tmp_path):
+    _gallery(tmp_path / "g", ["food"], np.random.default_rng(14))
+    (tmp_path / "agg.onnx").write_bytes(b"junk")
+    cache = tmp_path / "c.sqlite"
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "g"), "--aggregator", str(tmp_path / "agg.onnx"),
+                                       "--cache", str(cache), "--workers", "1", "-q"])
+    assert result.exit_code == 2 and "agg.onnx: not a readable ONNX model" in result.output
+    assert not cache.exists()  # nothing was scanned
+
+
+def test_training_without_the_train_extra_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    result = CliRunner().invoke(main, ["train", "aggregate", "--galleries", str(tmp_path), "--labels",
+                                       str(tmp_path / "l.csv"), "-o", str(tmp_path / "a.onnx")])
+    assert result.exit_code == 2 and "pip install 'galprof[train]'" in result.output
