@@ -11,8 +11,10 @@ import click
 from galprof import __version__
 from galprof.command import GalprofGroup
 from galprof.commands.batch import batch as batch_command
+from galprof.commands.events import events as events_command
 from galprof.commands.report import report
 from galprof.commands.topics import topics as topics_command
+from galprof.commands.train import train as train_command
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 from galprof.server.scan_options import remote_factory, remote_options
@@ -207,11 +209,14 @@ def _check_scan_inputs(settings) -> None:
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A JSON file of settings (see the `settings` section of a profile).")
 @remote_options
+@click.option("--aggregator", "aggregator_path", type=click.Path(path_type=Path), default=None,
+              help="A gallery aggregator from `galprof train aggregate`: adds interests.learned.")
 def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, workers: int, quiet: bool,
          include: tuple[str, ...], exclude: tuple[str, ...], video_fps: float | None, face_detector: str | None,
          accurate: bool, classifier_model: str | None, classifier_labels: str | None, taxonomy: str | None,
          no_ocr: bool, config_path: Path | None, follow_links: bool, engine_name: str, address: str | None,
-         remote_url: str | None, token_file: Path | None, cafile: Path | None, pin: str | None) -> None:
+         remote_url: str | None, token_file: Path | None, cafile: Path | None, pin: str | None,
+         aggregator_path: Path | None) -> None:
     """Scan FOLDER (photos and videos, recursively) and print the JSON profile.
 
     Only new or changed files are analyzed; results are cached. Exit code 0 when every file was read,
@@ -238,6 +243,12 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     _check_scan_inputs(settings)
     engine = "local" if engine_name == "local" else engine_for(engine_name, workers, address)
     factory = remote_factory(settings, remote_url, token_file, cafile, pin)
+    aggregator = None
+    if aggregator_path is not None:
+        from galprof.learn.runtime import Aggregator
+
+        aggregator = Aggregator.load(aggregator_path)
+        aggregator.check_settings(settings)
     try:
         result = run_scan(folder, settings, cache_path=cache_path, quiet=quiet, include=include, exclude=exclude,
                           engine=engine, analyzer_factory=factory)
@@ -253,7 +264,12 @@ def scan(folder: Path, output: Path | None, fmt: str, cache_path: Path | None, w
     from galprof.render.json import emit
 
     try:
-        emit(profile_for_scan(result, settings, quiet), fmt, output)
+        document = profile_for_scan(result, settings, quiet)
+        if aggregator is not None:  # applied on top of the stored profile: it is not part of its key
+            from galprof.learn.runtime import add_learned_interests
+
+            add_learned_interests(document, aggregator, result.iter_media())
+        emit(document, fmt, output)
     except sqlite3.DatabaseError as exc:  # damage that the integrity check at open did not see
         raise UsageError(f"the cache {safe_text(result.store.path)} is damaged ({safe_text(exc)}): it is only "
                          "a cache; delete it (or move it aside) and scan again") from None
@@ -390,6 +406,8 @@ main.add_command(report)
 main.add_command(batch_command)
 main.add_command(topics_command)
 main.add_command(serve)
+main.add_command(train_command)
+main.add_command(events_command)
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from galprof import __version__
+from galprof.analysis.day_events import DayEvents
 from galprof.analysis.interests import InterestCounter, Taxonomy
 from galprof.analysis.placement import PlacementCounter
 from galprof.analysis.places import Geocoder, PlaceCounter
@@ -160,6 +161,7 @@ def profile_from_media(
     places = PlaceCounter(geocoder)
     placement = PlacementCounter()
     summary = _Summary()
+    day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
     photos: list[dict[str, Any]] = []
     persons_of_path: dict[str, set[int]] = {}
     for (path, _frame, _face), pid in people.person_of_face.items():
@@ -168,6 +170,7 @@ def profile_from_media(
         has_gps = places.add(m)
         summary.add(m, has_gps)
         cats = interests.add(m)
+        day_events.add(m, cats)
         privacy = judge.judge(m)
         persons = sorted(persons_of_path.get(m.path, ()))
         photos.append({
@@ -199,6 +202,7 @@ def profile_from_media(
         "owner": _jsonable(sections["owner"]),
         "demography": _jsonable(sections["demography"]),
         "places": places_section,
+        "events": day_events.section(),
         "privacy": {**judge.section(), **placement.section()},
         "photos": photos,
         "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],

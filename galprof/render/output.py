@@ -81,8 +81,10 @@ def write_stdout(text: str, stream: TextIO | None = None) -> None:
         raise OutputError(STDOUT, _reason(exc)) from None
 
 
-def write_output(text: str, output: str | os.PathLike) -> None:
-    """Write `text` to the path `output` (see the module doc for how each kind of path is written)."""
+def write_output(text: str | bytes, output: str | os.PathLike) -> None:
+    """Write `text` (str as UTF-8, or bytes) to the path `output` (see the module doc for how each kind
+    of path is written)."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     real = Path(os.path.realpath(output))
     try:
         info = os.stat(real)
@@ -92,11 +94,11 @@ def write_output(text: str, output: str | os.PathLike) -> None:
         raise OutputError(str(output), _reason(exc)) from None
     try:
         if info is None or stat.S_ISREG(info.st_mode):
-            _replace_file(text.encode("utf-8"), real, info)
+            _replace_file(data, real, info)
         elif stat.S_ISDIR(info.st_mode):
             raise OutputError(str(output), os.strerror(21))  # EISDIR
         else:
-            _write_in_place(text.encode("utf-8"), real)
+            _write_in_place(data, real)
     except OSError as exc:
         raise OutputError(str(output), _reason(exc)) from None
 

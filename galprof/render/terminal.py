@@ -169,9 +169,12 @@ def render_to_stdout(doc: dict[str, Any]) -> None:
 
 def view(doc: dict[str, Any]) -> Group:
     """The terminal view of a profile document."""
-    parts: list[Any] = [summary_panel(doc), interests_table(doc), Text(""), people_table(doc), Text(""),
-                        demography_table(doc), owner_text(doc), Text(""), places_table(doc), Text(""),
-                        privacy_text(doc)]
+    from galprof.render.learned import events_table, learned_table
+
+    parts: list[Any] = [summary_panel(doc), interests_table(doc), Text("")]
+    parts += [t for table in (learned_table(doc), events_table(doc)) if table is not None for t in (table, Text(""))]
+    parts += [people_table(doc), Text(""), demography_table(doc), owner_text(doc), Text(""), places_table(doc),
+              Text(""), privacy_text(doc)]
     err = errors_text(doc)
     if err is not None:
         parts.append(err)
