@@ -144,8 +144,11 @@ def test_the_file_is_private_and_offline(profile_file, tmp_path):
 def test_names_and_events_are_shown_when_the_profile_has_them(profile_file, tmp_path):
     profile, document, _ = profile_file
     document["people"][0]["name"] = "Marie <b>Dupont</b>"
-    document["events"] = [{"date": "2024-05-02", "photos": 5, "label": "food",
-                           "photo_list": [p["path"] for p in document["photos"][:5]]}]
+    document["schema_version"] = "1.1"
+    document["events"] = {"dated_media": 9, "days": 2, "average_per_day": 4.5, "events": [{
+        "date": "2024-05-02", "photos": 5, "start": "2024-05-02T10:00:00", "end": "2024-05-02T11:00:00",
+        "category": {"id": "food", "label": "food"}, "scene": "pizza", "confidence": 0.8,
+        "paths": [p["path"] for p in document["photos"][:5]]}]}
     profile.write_text(json.dumps(document))
     out = tmp_path / "report.html"
     page = make_report(profile, out)

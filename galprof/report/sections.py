@@ -1,8 +1,7 @@
 """The report's content, read from a profile document into plain dataclasses (no HTML here).
 
-Profiles come from several galprof versions and from engineers' branches that add fields (a person's
-`name` from corrections, an `events` section): everything optional is read with defaults, so an older
-or newer document still makes a report.
+Profiles of every 1.x schema are read: fields added after 1.0 (the `events` section, a person's `name`)
+are optional and read with defaults, so an older document still makes a report.
 """
 
 from __future__ import annotations
@@ -141,24 +140,12 @@ def months(document: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def events(document: dict[str, Any]) -> list[EventView]:
-    """The `events` section when present: a list, or an object holding one under `events`/`days`."""
-    raw = document.get("events")
-    if isinstance(raw, dict):
-        raw = next((raw[k] for k in ("events", "days", "items") if isinstance(raw.get(k), list)), [])
-    if not isinstance(raw, list):
-        return []
+    """The day events of the profile's `events` section (schema 1.1; absent in older profiles)."""
+    section = document.get("events") or {}
     out = []
-    for e in raw:
-        if not isinstance(e, dict):
-            continue
-        date = e.get("date") or e.get("day") or e.get("start") or ""
-        photos = e.get("photos", e.get("count", 0))
-        paths = e.get("paths") or e.get("photo_list") or []
-        if isinstance(photos, list):
-            photos, paths = len(photos), photos
-        label = next((e[k] for k in ("label", "scene", "top_category", "category", "type")
-                      if isinstance(e.get(k), str)), None)
-        out.append(EventView(str(date), int(photos or 0), label, [p for p in paths if isinstance(p, str)]))
+    for e in section.get("events", []):
+        label = (e.get("category") or {}).get("label") or e.get("scene")
+        out.append(EventView(e["date"], int(e["photos"]), label, list(e.get("paths", []))))
     return out
 
 
