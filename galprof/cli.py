@@ -12,6 +12,7 @@ from galprof import __version__
 from galprof.command import GalprofGroup
 from galprof.commands.batch import batch as batch_command
 from galprof.commands.events import events as events_command
+from galprof.commands.faces import faces as faces_command
 from galprof.commands.people import people as people_command
 from galprof.commands.report import report
 from galprof.commands.topics import topics as topics_command
@@ -410,6 +411,7 @@ main.add_command(serve)
 main.add_command(train_command)
 main.add_command(events_command)
 main.add_command(people_command)
+main.add_command(faces_command)
 
 if __name__ == "__main__":
     main()
