@@ -13,6 +13,7 @@ from galprof.analysis.corrections import STATE_KEY, Corrections, apply_correctio
 from galprof.analysis.people import analyze_people
 from galprof.cli import main
 from galprof.config import Settings
+from galprof.media.discover import display_path
 from galprof.store import Store
 from tests.people_factory import MemoryStore, face, identities, media
 
@@ -137,6 +138,19 @@ def test_people_commands_record_list_and_undo(tmp_path):
     names = {p["id"]: p["name"] for p in shown["people"]}
     assert names == {one: "Alice", two: None}
     assert "/g/00.jpg" not in next(p for p in shown["people"] if p["id"] == one)["photo_list"]
+
+
+def test_people_not_finds_a_path_by_its_file_system_name(tmp_path, monkeypatch):
+    cache, (one, _two) = _cache_with_people(tmp_path)
+    x, _ = identities(1, 1, seed=7)
+    odd = tmp_path / "a\\b.jpg"  # a backslash in the name: the cache keeps it doubled
+    with Store(cache, create=False) as store:
+        store.put(media(display_path(str(odd)), [[face(x[0])]]), "sig")
+    monkeypatch.chdir(tmp_path)
+    assert _run("people", "not", str(one), "a\\b.jpg", "--cache", cache).exit_code == 0
+    with Store(cache, create=False) as store:
+        [correction] = Corrections.from_state(store.get_state(STATE_KEY)).items
+    assert correction.path == display_path(str(odd)) and "\\\\" in correction.path
 
 
 def test_people_commands_refuse_bad_input_in_one_line(tmp_path):

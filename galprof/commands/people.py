@@ -101,10 +101,14 @@ def merge_people(person: int, other: int, cache_path: Path | None) -> None:
 def not_person(person: int, path: Path, cache_path: Path | None) -> None:
     """The faces in PATH (a photo or video of the gallery) are not PERSON: they leave that person, and
     later scans do not give them back."""
+    from galprof.media.discover import display_path
+
     with _cache(cache_path) as store:
         _check_person(store, person)
         stored = set(store.paths())
-        key = next((p for p in (os.fspath(path), os.path.abspath(path)) if p in stored), None)
+        # as the profile shows it (display form), or as the file system names it
+        candidates = (os.fspath(path), display_path(os.path.abspath(path)))
+        key = next((p for p in candidates if p in stored), None)
         if key is None:
             raise UsageError(f"{safe_text(path)} is not in the cache {safe_text(store.path)} (scan its folder first)")
         _record(store, "not", person, path=key)
