@@ -138,6 +138,8 @@ def test_people_commands_record_list_and_undo(tmp_path):
     names = {p["id"]: p["name"] for p in shown["people"]}
     assert names == {one: "Alice", two: None}
     assert "/g/00.jpg" not in next(p for p in shown["people"] if p["id"] == one)["photo_list"]
+    table = _run("show", cache, "-q").output
+    assert f"{one} Alice" in table
 
 
 def test_people_not_finds_a_path_by_its_file_system_name(tmp_path, monkeypatch):
@@ -168,3 +170,39 @@ def test_people_commands_refuse_bad_input_in_one_line(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_correction_rebuilds_the_stored_profile_of_an_unchanged_gallery(tmp_path):
+    from galprof.pipeline import scan
+    from galprof.profile_cache import profile_for_scan
+    from tests.scan_fakes import color_factory, color_gallery
+
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+
+    def profile() -> dict:
+        settings = Settings(workers=1)
+        result = scan(gallery, settings, cache_path=cache, quiet=True, analyzer_factory=color_factory)
+        try:
+            return json.loads(json.dumps(profile_for_scan(result, settings)))
+        finally:
+            result.store.close()
+
+    profile()
+    assert profile()["scan"]["profile_reused"] is True
+    with Store(cache, create=False) as store:
+        store.set_state(STATE_KEY, _corrections(("name", 5, {"name": "Nobody"})).to_state())
+    rebuilt = profile()
+    assert "profile_reused" not in rebuilt["scan"]
+    # no faces in these photos: the correction names no person of this profile and is a note
+    [note] = [n for n in rebuilt["notes"] if n["stage"] == "people"]
+    assert "correction 1" in note["reason"] and "no person 5" in note["reason"]
+    assert profile()["scan"]["profile_reused"] is True
+
+
+def test_a_name_is_shown_escaped_on_the_terminal(tmp_path):
+    cache, (one, _two) = _cache_with_people(tmp_path)
+    assert _run("people", "name", str(one), "Al\x1b[31mice", "--cache", cache).exit_code == 0
+    table = _run("show", cache, "-q").output
+    assert "\x1b[31m" not in table and "\\x1b[31mice" in table
+    listed = _run("people", "corrections", "--cache", cache).output
+    assert "\x1b" not in listed
