@@ -21,8 +21,8 @@ def _cache(tmp_path):
     """Two people of 4 photos each, one photo with a second, small face, and a video with a face in
     each of its two frames."""
     x, _ = identities(3, 4, spread=0.2, seed=8)
-    items = [media(f"/g/{i}.jpg", [[face(x[i], age=20.0 + i, female=0.25)]], taken_at="2024-05-01T10:00:00")
-             for i in range(8)]
+    items = [media(f"/g/{i}.jpg", [[face(x[i], age=20.0 + i, female=0.25)]], taken_at="2024-05-01T10:00:00",
+                   taken_at_source="exif") for i in range(8)]
     items[0].frames[0].faces.append(face(x[8], box=(0, 0, 16, 16), score=0.5))
     items.append(media("/g/clip.mp4", [[face(x[9])], [face(x[10])]], kind="video"))
     path = tmp_path / "cache.sqlite"
@@ -53,7 +53,7 @@ def test_faces_from_a_cache_runs_no_model_and_follows_corrections(tmp_path, monk
     assert first["box"] == [60.0, 50.0, 180.0, 190.0] and first["score"] == 0.95
     assert first["age"] == 20.0 and first["female_probability"] == 0.25 and first["timestamp"] is None
     assert first["quality"] == {"size": 120.0, "weight": 0.95, "clusters": True}
-    assert first["taken_at"] == "2024-05-01T10:00:00"
+    assert first["taken_at"] == "2024-05-01T10:00:00" and first["taken_at_source"] == "exif"
     assert small["face"] == 1 and small["quality"]["clusters"] is False and small["person"] is None
     assert small["quality"]["size"] == 16.0 and small["age"] is None
     video = [row for row in lines if row["kind"] == "video"]

@@ -34,7 +34,7 @@ def face_lines(media: Iterable[facts.MediaFacts], person_of_face: dict[tuple[str
                 person = person_of_face.get(record.key)
                 yield {
                     "path": m.path, "kind": m.kind, "frame": fi, "timestamp": frame.timestamp,
-                    "taken_at": m.exif.taken_at, "face": ki, "box": face.box.as_list(),
+                    "taken_at": m.exif.taken_at, "taken_at_source": m.exif.taken_at_source, "face": ki, "box": face.box.as_list(),
                     "score": round(float(face.score), 4),
                     "quality": {"size": round(float(min(face.box.width, face.box.height)), 1),
                                 "weight": round(face_quality(record), 4),
@@ -84,7 +84,8 @@ def _emit(media: Callable[[], Iterable[facts.MediaFacts]], store, settings) -> i
               help="Worker processes when SOURCE must be scanned (0 = one per core).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages on stderr.")
 def faces(source: Path | None, cache_path: Path | None, workers: int, quiet: bool) -> None:
-    """One JSON line per face: path, kind, frame, timestamp (video seconds), taken_at, face (index in
+    """One JSON line per face: path, kind, frame, timestamp (video seconds), taken_at (and its source:
+    exif, container or mtime), face (index in
     the frame), box [x1, y1, x2, y2], score, quality (size in px, weight of its age/gender estimate,
     whether it is good enough to form clusters), person and name (after your corrections), age and
     female_probability.
