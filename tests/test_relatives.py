@@ -144,3 +144,14 @@ def test_relatives_and_children_in_a_profile_pass_the_schema():
     check(document, "profile-v1", "the profile")
     assert document["owner"]["children"]["count"] == 1
     assert {r["relation"] for r in document["owner"]["relatives"]} == {"partner", "child", "parent", "friend"}
+
+
+def test_a_minor_close_to_the_owners_age_is_unknown_not_a_friend():
+    g = Gallery({"owner": (25, 0.9), "teen": (14, 0.1)}, seed=6)
+    for day in range(1, 4):
+        g.add(day, ["owner"], selfie=True)
+        g.add(day, ["owner", "teen"])
+    owner, ids = g.analyze()
+    [teen] = owner["relatives"]
+    assert teen["person_id"] == ids["teen"] and teen["relation"] == "unknown"
+    assert teen["age_gap"] == -11.0 and owner["children"]["count"] == 0

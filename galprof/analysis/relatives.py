@@ -11,7 +11,8 @@ The label, from the fused ages (age gap = theirs minus the owner's):
 - partner: among the adults within GENERATION_GAP of the owner's age, the one seen with the owner on
   the most days, on at least PARTNER_MIN_DAYS days and more than any other (a tie at the top is broken
   only by gender, the other gender than the owner's, as the paper's app does; a tie left is no partner);
-- friend: the other adults of about the owner's age; unknown: a person or an owner without an age.
+- friend: the other adults of about the owner's age; unknown: no age for them or the owner, or a minor
+  within GENERATION_GAP years of the owner's age (a sibling, a cousin, a friend's child: photos cannot tell).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ BASIS = {
     "parent": f"at least {GENERATION_GAP:g} years older than the owner, often with them",
     "partner": "an adult of about the owner's age, with the owner on more days than anyone else",
     "friend": "an adult of about the owner's age, often with the owner",
-    "unknown": "often with the owner; no age to label the relation",
+    "unknown": "often with the owner; no age, or a minor close to the owner's age: no label fits",
 }
 
 
