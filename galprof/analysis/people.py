@@ -23,7 +23,8 @@ gallery needs beyond a plain clustering:
   attached afterwards to the nearest person only when closer than `attach_distance` to its centroid.
 
 `analyze_people` runs it over `MediaFacts`, keeps person ids stable across scans through the store's
-small JSON state, and builds the `PeopleReport` (people, owner, demography sections).
+small JSON state, applies the user's corrections kept there (`galprof.analysis.corrections`), and
+builds the `PeopleReport` (people, owner, demography sections).
 """
 
 from __future__ import annotations
