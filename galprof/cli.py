@@ -13,6 +13,8 @@ from galprof.command import GalprofGroup
 from galprof.commands.batch import batch as batch_command
 from galprof.commands.bench import bench
 from galprof.commands.events import events as events_command
+from galprof.commands.faces import faces as faces_command
+from galprof.commands.people import people as people_command
 from galprof.commands.report import report
 from galprof.commands.topics import topics as topics_command
 from galprof.commands.train import train as train_command
@@ -342,6 +344,8 @@ main.add_command(topics_command)
 main.add_command(serve)
 main.add_command(train_command)
 main.add_command(events_command)
+main.add_command(people_command)
+main.add_command(faces_command)
 
 if __name__ == "__main__":
     main()

@@ -206,7 +206,7 @@ def profile_from_media(
         "privacy": {**judge.section(), **placement.section()},
         "photos": photos,
         "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],
-        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes],
+        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes] + people.notes,
         "settings": settings.to_dict(),
         "models": model_versions(),
         "timings": {

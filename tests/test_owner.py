@@ -10,7 +10,7 @@ import numpy as np
 import piexif
 import pytest
 
-from galprof.analysis.owner import NOT_ENOUGH, relation_by_age, selfie_geometry, selfie_rules
+from galprof.analysis.owner import NOT_ENOUGH, selfie_geometry, selfie_rules
 from galprof.analysis.people import analyze_people
 from galprof.config import Settings
 from tests.people_factory import PhotoReader, central_face, face, media, side_by_side
@@ -56,15 +56,6 @@ def test_selfie_geometry():
     assert selfie_geometry(media("c.jpg", [crowd]).frames[0]) == (0, False)
     assert selfie_geometry(media("d.jpg", [[small]]).frames[0]) == (0, False)  # far away, at the edge
     assert selfie_geometry(media("e.jpg", [[]]).frames[0]) == (None, False)
-
-
-def test_relation_by_age():
-    assert relation_by_age(-25, "female", "male", 40, 15) == "child"
-    assert relation_by_age(26, "female", "female", 30, 56) == "parent"
-    assert relation_by_age(3, "female", "male", 30, 33) == "partner"
-    assert relation_by_age(3, "female", "female", 30, 33) == "sibling or friend"
-    assert relation_by_age(45, "male", "male", 20, 65) == "grandparent"
-    assert relation_by_age(None, None, None, None, None) == "unknown"
 
 
 # ------------------------------------------------------------------ real galleries

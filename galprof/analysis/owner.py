@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from galprof import facts
+from galprof.analysis.relatives import children_guess, guess_relatives
 
 if TYPE_CHECKING:
     from galprof.analysis.people import Person
@@ -30,9 +31,6 @@ LARGE_FACE = 0.18  # face width / shorter side of the frame for a face "at arm's
 CENTRAL = 0.3  # the subject's centre within 0.5 +- this fraction of the frame on both axes
 UNCONFIRMED_WEIGHT = 0.5  # an EXIF-only selfie (geometry does not fit) counts this much
 NOT_ENOUGH = "not enough selfies to find the owner"
-# relatives: seen together with the owner in at least this many photos and this share of theirs
-RELATIVE_MIN_TOGETHER = 2
-RELATIVE_MIN_SHARE = 0.25
 
 
 def _device(exif: facts.ExifFacts) -> tuple[str, str] | None:
@@ -101,7 +99,7 @@ class OwnerResult:
     confidence: float | None = None  # the owner's share of all attributed selfie weight
     selfies: list[Selfie] = field(default_factory=list)
     scores: dict[int, float] = field(default_factory=dict)  # person id -> selfie weight
-    relatives: list[dict[str, Any]] = field(default_factory=list)
+    relatives: list[dict[str, Any]] = field(default_factory=list)  # see galprof/analysis/relatives.py
 
     def to_dict(self) -> dict[str, Any]:
         owned = [s for s in self.selfies if self.person_id is not None and s.person_id == self.person_id]
@@ -124,6 +122,7 @@ class OwnerResult:
                 "owner_selfie_paths": sorted(s.path for s in owned),
             },
             "relatives": self.relatives,
+            "children": children_guess(self.relatives) if self.status == "found" else None,
         }
 
 
@@ -173,46 +172,3 @@ def find_owner(
         scores=scores,
         relatives=guess_relatives(owner, people, min_photos),
     )
-
-
-def relation_by_age(gap: float | None, owner_gender: str | None, other_gender: str | None,
-                    owner_age: float | None, other_age: float | None) -> str:
-    """A relation guessed from the age gap (other minus owner, years) and genders."""
-    if gap is None:
-        return "unknown"
-    if gap >= 40:
-        return "grandparent"
-    if gap >= 16:
-        return "parent"
-    if gap <= -40:
-        return "grandchild"
-    if gap <= -16:
-        return "child"
-    adults = owner_age is not None and other_age is not None and min(owner_age, other_age) >= 18
-    if abs(gap) <= 12 and adults and owner_gender and other_gender and owner_gender != other_gender:
-        return "partner"
-    return "sibling or friend"
-
-
-def guess_relatives(owner: Person, people: list[Person], min_photos: int) -> list[dict[str, Any]]:
-    """People often photographed with the owner, labelled by age gap. Guesses, and marked as such."""
-    owner_paths = set(owner.paths)
-    out = []
-    for p in people:
-        if p.id == owner.id or len(p.paths) < min_photos:
-            continue
-        together = len(owner_paths & set(p.paths))
-        if together < RELATIVE_MIN_TOGETHER or together < RELATIVE_MIN_SHARE * len(p.paths):
-            continue
-        a, b = owner.demography, p.demography
-        gap = None if a.age is None or b.age is None else b.age - a.age
-        out.append(
-            {
-                "person_id": p.id,
-                "relation": relation_by_age(gap, a.gender, b.gender, a.age, b.age),
-                "guess": True,
-                "photos_together": together,
-                "age_gap": None if gap is None else round(gap, 1),
-            }
-        )
-    return sorted(out, key=lambda r: -r["photos_together"])

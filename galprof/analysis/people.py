@@ -23,7 +23,8 @@ gallery needs beyond a plain clustering:
   attached afterwards to the nearest person only when closer than `attach_distance` to its centroid.
 
 `analyze_people` runs it over `MediaFacts`, keeps person ids stable across scans through the store's
-small JSON state, and builds the `PeopleReport` (people, owner, demography sections).
+small JSON state, applies the user's corrections kept there (`galprof.analysis.corrections`), and
+builds the `PeopleReport` (people, owner, demography sections).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from typing import Any
 import numpy as np
 
 from galprof import facts
+from galprof.analysis.corrections import STATE_KEY as CORRECTIONS_KEY
+from galprof.analysis.corrections import Corrections, apply_corrections
 from galprof.analysis.demography import (
     FaceSample,
     PersonDemography,
@@ -419,6 +422,8 @@ class Person:
     centroid: np.ndarray
     demography: PersonDemography
     representative: FaceRecord
+    name: str | None = None  # given by the user (galprof people name)
+    merged_ids: list[int] = field(default_factory=list)  # ids the user merged into this one
 
     @property
     def paths(self) -> list[str]:
@@ -457,6 +462,8 @@ class Person:
             **self.demography.to_dict(),
             "representative_face": {"path": rep.path, "frame": rep.frame, "box": rep.face.box.as_list()},
             "photo_list": self.paths,
+            "name": self.name,
+            "merged_ids": self.merged_ids,
         }
 
 
@@ -471,6 +478,7 @@ class PeopleReport:
     demography: dict[str, Any]
     person_of_face: dict[tuple[str, int, int], int] = field(default_factory=dict)
     close_people: set[int] = field(default_factory=set)
+    notes: list[dict[str, str]] = field(default_factory=list)  # corrections that could not be applied
 
     def sections(self) -> dict[str, Any]:
         """The JSON-ready "people", "owner" and "demography" sections of the profile."""
@@ -532,24 +540,34 @@ def analyze_people(
     if store is not None:
         store.set_state(STATE_KEY, new_state)
 
+    corrections = Corrections.from_state(store.get_state(CORRECTIONS_KEY) if store is not None else None)
+    applied = apply_corrections([ids[c] if c >= 0 else None for c in labels.tolist()],
+                                [r.path for r in records], corrections)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, pid in enumerate(applied.person_ids):
+        if pid is not None:
+            members[pid].append(i)
     people: list[Person] = []
-    for c, group in enumerate(groups):
+    for pid, group in members.items():
         faces = [records[i] for i in group]
         samples = [
             FaceSample(r.face.age, r.face.female_probability, face_quality(r), r.taken) for r in faces
         ]
-        distances = np.linalg.norm(x[group] - centroids[c], axis=1)
+        centroid = l2_normalise(x[group].mean(axis=0, keepdims=True))[0]
+        distances = np.linalg.norm(x[group] - centroid, axis=1)
         people.append(
             Person(
-                id=ids[c],
+                id=pid,
                 faces=faces,
-                centroid=centroids[c],
+                centroid=centroid,
                 demography=fuse_person(samples, today),
                 representative=_representative(faces, distances),
+                name=applied.names.get(pid),
+                merged_ids=applied.merged.get(pid, []),
             )
         )
     people.sort(key=lambda p: (-len(p.paths), p.id))
-    person_of_face = {records[i].key: ids[labels[i]] for i in range(len(records)) if labels[i] >= 0}
+    person_of_face = {records[i].key: pid for i, pid in enumerate(applied.person_ids) if pid is not None}
     # days count capture dates only (FaceRecord.taken): a person without dated photos is not close
     close = {
         p.id
@@ -566,6 +584,7 @@ def analyze_people(
         demography=demography,
         person_of_face=person_of_face,
         close_people=close,
+        notes=applied.notes,
     )
 
 

@@ -65,7 +65,8 @@ def people_table(doc: dict[str, Any], limit: int = 10) -> Table:
         table.add_column(col, justify="right" if col in ("id", "photos", "days", "age") else "left")
     for p in doc["people"][:limit]:
         age = p.get("age")
-        table.add_row(str(p["id"]), str(p.get("photos", "")), str(p.get("days_seen", "")),
+        named = f'{p["id"]} {p["name"]}' if p.get("name") else str(p["id"])  # `galprof people name`
+        table.add_row(data_text(named), str(p.get("photos", "")), str(p.get("days_seen", "")),
                       "" if age is None else f"{age:.0f}", data_text(p.get("gender") or "?"), "yes" if p.get("close") else "")
     if not doc["people"]:
         table.add_row("-", "", "", "", "", "")
