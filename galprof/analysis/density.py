@@ -17,6 +17,7 @@ import numpy as np
 GRAPH_ABOVE = 2000  # points; below, the all-pairs tree is fast enough and exact by construction
 GRAPH_NEIGHBOURS = 10
 BLOCK_ROWS = 1024
+BLOCK_CELLS = 1 << 22  # distances per block (16 MB, and 32 MB for argpartition's indices), whatever n
 FAR = 4.0  # longer than any distance between unit vectors (at most 2)
 
 
@@ -54,8 +55,9 @@ def neighbour_graph(points: np.ndarray, k: int):
     n = len(x)
     k = min(k, n - 1)
     rows, cols, dists = [], [], []
-    for start in range(0, n, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n)
+    block = max(16, min(BLOCK_ROWS, BLOCK_CELLS // max(1, n)))  # 1024 rows of 100 000 faces: 1.2 GB
+    for start in range(0, n, block):
+        stop = min(start + block, n)
         dots = x[start:stop] @ x.T
         dots[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not its own neighbour
         nearest = np.argpartition(dots, -k, axis=1)[:, -k:]
