@@ -1,7 +1,10 @@
 """The profile step's memory savers change nothing in the document: the store's reader without photo
-embeddings, the people stage's slim view of each file, the neighbour graph built in small blocks."""
+embeddings, the people stage's slim view of each file, the neighbour graph built in small blocks, the
+JSON written in pieces."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -10,6 +13,7 @@ from galprof.analysis.people import analyze_people
 from galprof.config import Settings
 from galprof.facts import Box, ClassScore, ExifFacts, Face, FrameFacts, MediaFacts, ObjectDetection
 from galprof.profile import people_view, profile_from_media, profile_from_store
+from galprof.render.json import dumps, iter_dumps, write_json
 from galprof.store import Store
 
 RUN_FIELDS = ("created_at", "timings")
@@ -99,3 +103,30 @@ def test_the_neighbour_graph_does_not_depend_on_the_block_size(monkeypatch):
     # the same neighbours; distances equal to float32 rounding (BLAS sums a block in another order)
     assert whole.nnz == blocked.nnz and ((whole != 0) != (blocked != 0)).nnz == 0
     assert np.allclose(whole.toarray(), blocked.toarray(), atol=1e-6)
+
+
+def one_string_dumps(doc: dict, indent: int = 2) -> str:
+    """The writer as it was before it streamed (one string), to check the pieces add up to the same text."""
+    pad, parts = " " * indent, []
+    for key, value in doc.items():
+        name = json.dumps(key, ensure_ascii=False)
+        if isinstance(value, list) and len(value) > 50 and all(isinstance(v, dict) for v in value):
+            lines = ",\n".join(pad * 2 + json.dumps(v, ensure_ascii=False, separators=(", ", ": ")) for v in value)
+            parts.append(f"{pad}{name}: [\n{lines}\n{pad}]")
+        else:
+            text = json.dumps(value, indent=indent, ensure_ascii=False)
+            parts.append(f"{pad}{name}: " + text.replace("\n", "\n" + pad))
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def test_the_json_is_written_in_pieces_that_add_up_to_the_same_text(tmp_path):
+    doc = profile_from_media(lambda: iter(gallery(photos=2500, people=4)), Settings(ocr=False), root="/g")
+    pieces = list(iter_dumps(doc))
+    assert len(pieces) > len(doc) + 2  # the photos list came in several pieces
+    assert max(len(p) for p in pieces) < len(dumps(doc)) / 2
+    assert "".join(pieces) == dumps(doc) == one_string_dumps(doc)
+    out = tmp_path / "profile.json"
+    write_json(doc, out)
+    assert out.read_text(encoding="utf-8") == dumps(doc) and (out.stat().st_mode & 0o777) == 0o600
+    assert json.loads(out.read_text(encoding="utf-8"))["photos"] == doc["photos"]
+    assert list(iter_dumps({})) == ["{}\n"] and dumps([1]) == "[\n  1\n]\n"
