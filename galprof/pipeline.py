@@ -112,16 +112,9 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     discovered_at = time.perf_counter()
 
     try:
-        fresh = store.fresh_index(signature)
+        todo, removed = _plan(store, signature, items, errors, root_abs)
         warnings.extend(store.take_notes())  # rows that cannot be decoded: their files are analyzed again
-        todo = [it for it in items if fresh.get(it.display) != (it.size, it.mtime)]
         cached = len(items) - len(todo)
-        current = {it.display for it in items} | {e.path for e in errors}
-        gone = [p for p in store.paths_under(display_path(root_abs))
-                if p not in current and not os.path.lexists(real_path(p))]
-        removed = store.remove(gone) if gone else 0
-        if errors:  # files that are no longer readable media: an old row must not outlive them
-            store.remove([e.path for e in errors])
     except sqlite3.DatabaseError as exc:  # damage PRAGMA quick_check did not see
         store.close()
         raise ScanUsageError(f"cannot read the cache {store.path}: {one_line(exc)}; remove it to start "
@@ -190,6 +183,23 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     errors.sort(key=lambda e: (e.path, e.stage))
     return ScanResult(folder=root_abs, store=store, paths=paths, errors=errors, warnings=warnings,
                       stats=stats, signature=signature)
+
+
+def _plan(store: Store, signature: str, items: list[MediaItem], errors: list[ScanError],
+          root_abs: str) -> tuple[list[MediaItem], int]:
+    """The files to analyze (no intact row for their size and mtime) and how many rows of vanished
+    files were dropped. The index of fresh rows (24 MB at 100 000 rows) and the set of current paths
+    live only here, not through the whole analysis."""
+    fresh = store.fresh_index(signature)
+    todo = [it for it in items if fresh.get(it.display) != (it.size, it.mtime)]
+    del fresh
+    current = {it.display for it in items} | {e.path for e in errors}
+    gone = [p for p in store.paths_under(display_path(root_abs))
+            if p not in current and not os.path.lexists(real_path(p))]
+    removed = store.remove(gone) if gone else 0
+    if errors:  # files that are no longer readable media: an old row must not outlive them
+        store.remove([e.path for e in errors])
+    return todo, removed
 
 
 def _named_engine(name: str, workers: int, store: Store) -> Engine:

@@ -10,6 +10,7 @@ per-photo index. The document follows `galprof/schema/profile-v1.schema.json`.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +25,7 @@ from galprof.analysis.placement import PlacementCounter
 from galprof.analysis.places import Geocoder, PlaceCounter
 from galprof.analysis.privacy import PrivacyJudge
 from galprof.config import Settings
-from galprof.facts import MediaFacts, ScanError
+from galprof.facts import ExifFacts, Face, FrameFacts, MediaFacts, ScanError
 
 SCHEMA_VERSION = "1.1"
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
@@ -151,7 +152,7 @@ def profile_from_media(
 
     t0 = time.perf_counter()
     errors = list(errors)
-    people = analyze_people(media(), settings, store)
+    people = analyze_people(people_view(media()), settings, store)
     t1 = time.perf_counter()
 
     taxonomy = taxonomy or Taxonomy.load(settings.taxonomy)
@@ -218,11 +219,36 @@ def profile_from_media(
     }
 
 
+def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
+    """Each file as the people stage reads it: faces (no keypoints), frame sizes, the capture date and
+    the camera EXIF of the selfie rules. analyze_people keeps every item until it has found the owner,
+    so dropping the rest (classes, objects, text, embeddings) keeps ~40 KB per photo out of memory."""
+    for m in media:
+        exif = m.exif
+        slim = ExifFacts(taken_at=exif.taken_at, taken_at_source=_shared(exif.taken_at_source),
+                         make=_shared(exif.make), model=_shared(exif.model), lens_model=_shared(exif.lens_model),
+                         focal_length=exif.focal_length)
+        frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, faces=[
+            Face(box=face.box, score=face.score, keypoints=None, embedding=face.embedding, age=face.age,
+                 female_probability=face.female_probability) for face in f.faces]) for f in m.frames]
+        yield MediaFacts(path=m.path, kind=_shared(m.kind), format=_shared(m.format), size=m.size,
+                         mtime=m.mtime, exif=slim, frames=frames, duration=m.duration, fps=m.fps)
+
+
+def _shared(text: str | None) -> str | None:
+    """One copy of a string repeated over the gallery (device names, kinds) instead of one per photo."""
+    return sys.intern(text) if isinstance(text, str) else text
+
+
 def build_profile(result: Any, settings: Settings) -> dict[str, Any]:
     """The profile document of a finished scan (pipeline.ScanResult)."""
     errors = list(getattr(result, "errors", []))
+
+    def media() -> Iterator[MediaFacts]:  # no stage of the profile reads the 1280-d photo embeddings
+        return result.store.iter_media(result.paths, photo_embeddings=False)
+
     document = profile_from_media(
-        result.iter_media, settings, store=result.store, root=getattr(result, "folder", None),
+        media, settings, store=result.store, root=getattr(result, "folder", None),
         paths=len(result.paths), errors=errors, notes=getattr(result, "warnings", []),
         scan_stats=getattr(result, "stats", None),
     )
@@ -234,7 +260,7 @@ def profile_from_store(store: Any, settings: Settings | None = None, root: str |
     settings = settings or Settings()
 
     def media() -> Iterator[MediaFacts]:
-        return store.iter_media()
+        return store.iter_media(photo_embeddings=False)
 
     return _with_store_notes(profile_from_media(media, settings, store=store, root=root), store)
 

@@ -233,7 +233,7 @@ def test_damage_found_while_building_the_profile_is_one_line(tmp_path, monkeypat
 
     monkeypatch.setattr(pipeline, "_default_factory", color_factory)
 
-    def broken(self, paths=None):
+    def broken(self, paths=None, photo_embeddings=True):
         raise sqlite3.DatabaseError("database disk image is malformed")
         yield  # a generator, like the real one
 

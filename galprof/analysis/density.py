@@ -16,7 +16,8 @@ import numpy as np
 
 GRAPH_ABOVE = 2000  # points; below, the all-pairs tree is fast enough and exact by construction
 GRAPH_NEIGHBOURS = 10
-BLOCK_ROWS = 1024
+BLOCK_ROWS = 1024  # rows of one matrix product; not made smaller, as other shapes round differently
+SELECT_CELLS = 1 << 22  # distances one argpartition ranks (its int64 indices: 32 MB), whatever n
 FAR = 4.0  # longer than any distance between unit vectors (at most 2)
 
 
@@ -58,8 +59,7 @@ def neighbour_graph(points: np.ndarray, k: int):
         stop = min(start + BLOCK_ROWS, n)
         dots = x[start:stop] @ x.T
         dots[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not its own neighbour
-        nearest = np.argpartition(dots, -k, axis=1)[:, -k:]
-        best = np.take_along_axis(dots, nearest, axis=1)
+        nearest, best = _top_k(dots, k)
         rows.append(np.repeat(np.arange(start, stop), k))
         cols.append(nearest.ravel())
         dists.append(np.sqrt(np.maximum(2.0 - 2.0 * best, 0.0)).ravel())
@@ -73,3 +73,13 @@ def neighbour_graph(points: np.ndarray, k: int):
         graph = graph.maximum(chain).maximum(chain.T)
     graph.data = np.maximum(graph.data, 1e-9)  # an exact duplicate is a zero, which sparse drops
     return graph.tocsr()
+
+
+def _top_k(dots: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of each row's k largest entries, ranked a few rows at a time:
+    argpartition of a whole 1024 x 100 000 block would take 800 MB of indices."""
+    step = max(1, SELECT_CELLS // max(1, dots.shape[1]))
+    nearest = np.empty((len(dots), k), dtype=np.int64)
+    for lo in range(0, len(dots), step):
+        nearest[lo:lo + step] = np.argpartition(dots[lo:lo + step], -k, axis=1)[:, -k:]
+    return nearest, np.take_along_axis(dots, nearest, axis=1)

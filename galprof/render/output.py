@@ -18,6 +18,7 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -58,9 +59,9 @@ def stdout_stream(stream: TextIO | None = None) -> TextIO:
     return out
 
 
-def write_stdout(text: str, stream: TextIO | None = None) -> None:
-    """Write and flush (as UTF-8 when the stream is a real file); a closed pipe (BrokenPipeError) is
-    left to the CLI, which exits quietly."""
+def write_stdout(text: str | Iterable[str], stream: TextIO | None = None) -> None:
+    """Write and flush `text` (a str, or its pieces: see render/json.py's iter_dumps), as UTF-8 when the
+    stream is a real file; a closed pipe (BrokenPipeError) is left to the CLI, which exits quietly."""
     out = stdout_stream(stream)
     try:
         try:
@@ -68,23 +69,25 @@ def write_stdout(text: str, stream: TextIO | None = None) -> None:
         except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: an in-memory stream
             fd = None
         if fd is None:
-            out.write(text)
+            for piece in _pieces(text):
+                out.write(piece)
             out.flush()
         else:
             # Straight to the descriptor: io.BufferedWriter can return a short count on a large
             # write to a pipe whose reader left, and TextIOWrapper would drop the rest silently.
             out.flush()
-            _write_all(fd, text.encode("utf-8"))
+            for piece in _pieces(text):
+                _write_all(fd, piece.encode("utf-8"))
     except BrokenPipeError:
         raise
     except OSError as exc:
         raise OutputError(STDOUT, _reason(exc)) from None
 
 
-def write_output(text: str | bytes, output: str | os.PathLike) -> None:
-    """Write `text` (str as UTF-8, or bytes) to the path `output` (see the module doc for how each kind
-    of path is written)."""
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
+def write_output(text: str | bytes | Iterable[str], output: str | os.PathLike) -> None:
+    """Write `text` (str as UTF-8, bytes, or the pieces of a str, written as they come) to the path
+    `output` (see the module doc for how each kind of path is written)."""
+    data = (piece if isinstance(piece, bytes) else piece.encode("utf-8") for piece in _pieces(text))
     real = Path(os.path.realpath(output))
     try:
         info = os.stat(real)
@@ -103,21 +106,26 @@ def write_output(text: str | bytes, output: str | os.PathLike) -> None:
         raise OutputError(str(output), _reason(exc)) from None
 
 
+def _pieces(text: str | bytes | Iterable[str]) -> Iterable[str | bytes]:
+    return (text,) if isinstance(text, str | bytes) else text
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
 
 
-def _write_in_place(data: bytes, path: Path) -> None:
+def _write_in_place(data: Iterable[bytes], path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        _write_all(fd, data)
+        for piece in data:
+            _write_all(fd, piece)
     finally:
         os.close(fd)
 
 
-def _replace_file(data: bytes, target: Path, existing: os.stat_result | None) -> None:
+def _replace_file(data: Iterable[bytes], target: Path, existing: os.stat_result | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -128,7 +136,8 @@ def _replace_file(data: bytes, target: Path, existing: os.stat_result | None) ->
                 with contextlib.suppress(PermissionError):  # only root may give a file to another owner
                     os.fchown(fd, existing.st_uid, existing.st_gid)
                 os.fchmod(fd, stat.S_IMODE(existing.st_mode))
-            _write_all(fd, data)
+            for piece in data:
+                _write_all(fd, piece)
             os.fsync(fd)
         finally:
             os.close(fd)
