@@ -4,8 +4,10 @@
    most of them were only unlucky enough to share the worker with the file that crashed it.
 2. Run the suspects one at a time on the engine's isolated variant: a file that still crashes its
    worker is reported as "the worker process crashed on this file"; the others succeed.
-3. Three worker deaths in a row with no file finished in between mean the workers cannot run at all
-   (models that crash on load, no memory): stop with ModelLoadError instead of looping.
+3. Three worker deaths in a row with no file finished in between, while files run one at a time, mean
+   the workers cannot run at all (models that crash on load, no memory): stop with ModelLoadError
+   instead of looping. While many files are in flight, one death can be reported once per lost file
+   (Ray reports each failed task, after its own retries), so there the bound is three per worker slot.
 
 An in-process engine cannot survive a crash; a `Marker` (the store's in-flight note) remembers the
 file being processed, and the next run analyzes that file on the isolated engine before the rest.
@@ -32,8 +34,9 @@ class Marker(Protocol):
 
 
 class _Policy:
-    def __init__(self, record: Callable[[ItemResult], None], alone: bool, marker: Marker | None = None):
-        self.record, self.alone, self.marker = record, alone, marker
+    def __init__(self, record: Callable[[ItemResult], None], alone: bool, marker: Marker | None = None,
+                 max_deaths: int = MAX_DEATHS_WITHOUT_PROGRESS):
+        self.record, self.alone, self.marker, self.max_deaths = record, alone, marker, max_deaths
         self.suspects: list[MediaItem] = []
         self.deaths = 0
 
@@ -52,7 +55,7 @@ class _Policy:
                 self.record(ItemResult(item.display, error=ScanError(item.display, "decode", CRASHED)))
         else:
             self.suspects.extend(items)
-        if self.deaths >= MAX_DEATHS_WITHOUT_PROGRESS:
+        if self.deaths >= self.max_deaths:
             raise ModelLoadError("worker processes keep dying before finishing any file")
 
 
@@ -69,16 +72,15 @@ def run_items(engine: Engine, worker: Worker, items: Sequence[MediaItem], record
         marker.set(None)
     if not items:
         return
-    policy = _Policy(record, alone=False, marker=marker if engine.in_process else None)
+    policy = _Policy(record, alone=False, marker=marker if engine.in_process else None,
+                     max_deaths=MAX_DEATHS_WITHOUT_PROGRESS * max(1, engine.concurrency))
     try:
         engine.run(worker, items, policy)
     finally:  # any orderly stop (Ctrl-C included): no crash to remember
         if policy.marker is not None:
             policy.marker.set(None)
     if policy.suspects:
-        isolation = _Policy(record, alone=True)
-        isolation.deaths = policy.deaths
-        _run_isolated(engine, worker, policy.suspects, isolation)
+        _run_isolated(engine, worker, policy.suspects, _Policy(record, alone=True))
 
 
 def _run_isolated(engine: Engine, worker: Worker, items: list[MediaItem], policy: _Policy) -> None:
