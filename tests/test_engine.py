@@ -33,8 +33,10 @@ class _ScriptedEngine(Engine):
 
     name = "scripted"
 
-    def __init__(self, poison: set[str], batch: int = 3, always_die: bool = False, alone: bool = False):
+    def __init__(self, poison: set[str], batch: int = 3, always_die: bool = False, alone: bool = False,
+                 per_item: bool = False):
         self.poison, self.batch, self.always_die, self.alone = poison, batch, always_die, alone
+        self.per_item = per_item  # report each lost item on its own, as Ray reports each failed task
         self.runs: list[list[str]] = []
 
     @property
@@ -51,7 +53,8 @@ class _ScriptedEngine(Engine):
             for item in group:
                 sink.started(item)
             if self.always_die or any(Path(i.display).name in self.poison for i in group):
-                sink.crashed(list(group))
+                for lost in ([[item] for item in group] if self.per_item else [list(group)]):
+                    sink.crashed(lost)
             else:
                 for item in group:
                     sink.result(worker(item))
@@ -68,6 +71,16 @@ def test_policy_isolates_the_file_that_crashes(tmp_path):
     assert by_name["pizza_4.png"].media is None and by_name["pizza_4.png"].error.reason == CRASHED
     others = [r for name, r in by_name.items() if name != "pizza_4.png"]
     assert all(r.media is not None and r.media.frames[0].classes[0].label == "pizza" for r in others)
+
+
+def test_one_death_reported_per_lost_item_is_still_one_bad_file(tmp_path):
+    """Ray reports every task lost with a dying actor: three such reports are not three dead workers."""
+    items = _items(user_gallery(tmp_path, {"pizza": 9}))
+    results: list[ItemResult] = []
+    run_items(_ScriptedEngine({"pizza_0.png"}, batch=3, per_item=True), Worker(Settings(), 1, label_factory),
+              items, results.append)
+    assert len(results) == len(items)
+    assert [Path(r.path).name for r in results if r.media is None] == ["pizza_0.png"]
 
 
 def test_policy_gives_up_when_workers_never_finish(tmp_path):
