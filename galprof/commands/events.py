@@ -53,24 +53,15 @@ def events(folder: Path, model_path: Path, output: Path | None, cache_path: Path
 
     Prints {"albums": [{"path", "event", "confidence", "photos", "scores": {event: score}}]}.
     """
-    from galprof.config import Settings
-    from galprof.learn.datasets import feature_labels
+    from galprof.learn.datasets import scan_and_group
     from galprof.learn.events import EventModel
-    from galprof.pipeline import ScanUsageError, scan
     from galprof.render.json import write_json
 
     if not folder.is_dir():
         raise UsageError(f"not a folder: {safe_text(folder)}")
     model = EventModel.load(model_path)  # before the scan: a bad model fails at once
-    class_labels, object_labels = feature_labels()
-    try:
-        result = scan(folder, Settings(workers=workers), cache_path=cache_path, quiet=quiet)
-    except ScanUsageError as exc:
-        raise UsageError(safe_text(exc)) from None
-    try:
-        groups = album_groups(result.iter_media(), class_labels, object_labels)
-    finally:
-        result.store.close()
+    groups = scan_and_group(folder, cache_path, workers, quiet,
+                            lambda media, _root, classes, objects: album_groups(media, classes, objects))
     dims = {k: model.classifiers[k].mean.shape[0] for k in ("f", "p", "o")}
     if groups and dims != {k: len(getattr(groups[0], k)[0]) for k in dims}:
         raise UsageError(f"the event model {safe_text(model_path)} was trained on other features {dims}")

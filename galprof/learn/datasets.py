@@ -60,8 +60,9 @@ def group_media(media, root: str, depth: int, class_labels: list[str], object_la
     return dict(sorted(groups.items()))
 
 
-def scan_groups(root: Path, depth: int, cache_path: Path | None, workers: int, quiet: bool
-                ) -> dict[tuple[str, ...], PhotoGroup]:
+def scan_and_group(root: Path, cache_path: Path | None, workers: int, quiet: bool, group):
+    """Scan `root` through the cache, then `group(media, folder, class_labels, object_labels)` over
+    its stored facts (the store is closed afterwards). Usage errors are one line."""
     from galprof.config import Settings
     from galprof.pipeline import ScanUsageError, scan
 
@@ -73,9 +74,15 @@ def scan_groups(root: Path, depth: int, cache_path: Path | None, workers: int, q
     except ScanUsageError as exc:
         raise UsageError(safe_text(exc)) from None
     try:
-        return group_media(result.iter_media(), result.folder, depth, class_labels, object_labels)
+        return group(result.iter_media(), result.folder, class_labels, object_labels)
     finally:
         result.store.close()
+
+
+def scan_groups(root: Path, depth: int, cache_path: Path | None, workers: int, quiet: bool
+                ) -> dict[tuple[str, ...], PhotoGroup]:
+    return scan_and_group(root, cache_path, workers, quiet,
+                          lambda media, folder, classes, objects: group_media(media, folder, depth, classes, objects))
 
 
 def read_user_labels(path: Path, categories: list[str]) -> dict[str, list[str]]:
