@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
 from galprof.analysis.cluster_metrics import ClusterScores, score_clustering
-from galprof.analysis.people import ClusterParams, cluster_faces
+from galprof.analysis.face_clusters import ClusterParams, cluster_faces
 from galprof.config import Settings
 
 DEFAULT_LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw"

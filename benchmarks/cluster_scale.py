@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from galprof.analysis import density
-from galprof.analysis.people import cluster_faces
+from galprof.analysis.face_clusters import cluster_faces
 
 
 def synthetic_faces(n: int, seed: int = 0) -> np.ndarray:

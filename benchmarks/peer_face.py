@@ -3,7 +3,7 @@
 Both read the same photos of a labelled face folder (default ../shared/data/lfw: one folder per person),
 find the main face of each photo (the face nearest the centre, as LFW photos are centred on their
 subject), embed it, and the two sets of embeddings are clustered the same ways:
-- galprof's own people clustering (`galprof.analysis.people.cluster_faces`, HDBSCAN with the defaults
+- galprof's own people clustering (`galprof.analysis.face_clusters.cluster_faces`, HDBSCAN with the defaults
   of `Settings`), and
 - plain agglomerative clustering (average linkage, Euclidean distance threshold 0.6: dlib's rule).
 Pairwise precision/recall/F-measure come from `galprof.analysis.cluster_metrics` (a photo without a
@@ -159,7 +159,7 @@ def cluster_both_ways(embeddings: np.ndarray) -> dict[str, np.ndarray]:
     out["agglomerative_0.6"] = agglomerative
 
     try:
-        from galprof.analysis.people import ClusterParams, cluster_faces
+        from galprof.analysis.face_clusters import ClusterParams, cluster_faces
         from galprof.config import Settings
     except ImportError:
         return out

@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 
 from galprof.analysis.cluster_metrics import pairwise_scores, score_clustering
-from galprof.analysis.people import (
-    ClusterParams,
-    analyze_people,
-    assign_stable_ids,
-    cluster_faces,
-    l2_normalise,
-)
+from galprof.analysis.face_clusters import ClusterParams, cluster_faces, l2_normalise
+from galprof.analysis.people import analyze_people, assign_stable_ids
 from galprof.config import Settings
 from tests.people_factory import (
     MemoryStore,

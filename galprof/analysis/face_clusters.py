@@ -1,0 +1,340 @@
+"""Face clustering: every face of a gallery into persons.
+
+`cluster_faces` works on L2-normalised 128-d embeddings with HDBSCAN and adds what a
+gallery needs beyond a plain clustering:
+- sightings: trusted faces of one video clip are first linked into tracks, and each track enters
+  HDBSCAN as one point, so a 30-frame clip counts as one sighting for the minimum cluster size;
+- HDBSCAN with leaf selection finds tight groups (excess-of-mass selection merges look-alike people
+  into a few huge clusters on faces: F 0.41 against 0.99 on LFW); groups whose faces are closer on
+  average than `merge_distance` are then merged (average linkage), which rejoins a person that the
+  leaf selection split by lighting or pose;
+- cannot-link: two faces of the same photo or frame are never one person; a cluster holding such a
+  pair is split (constrained 2-means seeded by the pair) until no pair is left, and merges never
+  join two clusters sharing a frame;
+- a cluster is a person only when its members are close to it: HDBSCAN's leaf selection always
+  finds leaves, even among strangers seen once each (3 strangers made a "person" in most LFW galleries
+  of one person plus 8 strangers), so members farther than `member_distance` (root mean square) from
+  the other members are dropped, farthest first, and a cluster left below the minimum size is
+  dissolved;
+- a gallery of one recurring person is one person: leaf selection never returns the root of the
+  cluster tree, so when it yields no person the tree is selected again by excess of mass with
+  `allow_single_cluster` (then trimmed as above, so a crowd of strangers does not become one person);
+- untrusted faces (small, low detector score) and HDBSCAN's noise do not form clusters; they are
+  attached afterwards to the nearest person only when closer than `attach_distance` to its centroid.
+
+`galprof.analysis.people` runs it over a gallery's faces and makes the persons of the profile.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from galprof.analysis.density import hdbscan_labels
+from galprof.config import Settings
+
+# Faces of one clip are linked into one track when this close to the track's mean.
+TRACK_DISTANCE = 0.35
+
+
+@dataclass
+class ClusterParams:
+    """HDBSCAN, merge and attachment parameters. Distances are between L2-normalised embeddings
+    (dlib's 0.6 is about 0.42 there: raw dlib embeddings have norms around 1.4).
+
+    Defaults chosen by the sweep in benchmarks/cluster_lfw.py on LFW, whole and cut to 3, 4 and 6
+    photos per person (a gallery has many people seen a few times): F 0.98 / 0.92 / 0.98 / 0.99.
+    epsilon is flat over 0-0.25, attach_distance over 0.35-0.5; larger min_cluster_size or
+    min_samples lose people with few photos (F 0.35 at 3 photos each with min_cluster_size 4);
+    merge_distance is the sensitive one: 0.38 merges the Williams sisters, 0.32 leaves people split.
+    member_distance (root mean square distance of a member to the other members): on LFW a face is
+    within 0.40 of its own person's other faces in 99 % of cases, another person's faces are farther
+    than 0.45 in 99 %. In galleries of one person plus 8 strangers seen once (`--small`), strangers
+    put into some person: 156 of 264 without trimming (leaf selection grouped them by threes), 2 at
+    0.40-0.44, 12 at 0.46, 24 at 0.48; below 0.40 people seen 3 times start to be lost (28 of 33
+    found at 0.36). The LFW figures above hold over 0.40-0.5 (k=6: 0.989 at 0.40-0.42, 0.978 above).
+    """
+
+    min_cluster_size: int = 3
+    min_samples: int = 1
+    epsilon: float = 0.0
+    method: str = "leaf"  # "eom" merges look-alike people into huge clusters on faces (LFW sweep)
+    attach_distance: float = 0.4
+    merge_distance: float = 0.36  # merge clusters whose faces are closer on average (0 = never)
+    # A member whose RMS distance to the rest of its cluster exceeds this is not that person
+    # (0 = keep all); the middle of the flat part 0.40-0.44, see above.
+    member_distance: float = 0.42
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClusterParams:
+        return cls(
+            min_cluster_size=settings.cluster_min_size,
+            min_samples=settings.cluster_min_samples,
+            epsilon=settings.cluster_epsilon,
+            attach_distance=settings.face_attach_distance,
+            merge_distance=settings.cluster_merge_distance,
+        )
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def _hdbscan_labels(points: np.ndarray, params: ClusterParams, method: str | None = None) -> np.ndarray:
+    """HDBSCAN labels (-1 = noise); too few points for a cluster are all noise."""
+    n = len(points)
+    min_size = max(2, params.min_cluster_size)
+    if n < min_size:
+        return np.full(n, -1, dtype=np.int64)
+    return hdbscan_labels(points, min_size, params.min_samples, params.epsilon, method or params.method)
+
+
+@dataclass
+class _Sighting:
+    faces: list[int]  # indices into the face arrays
+    frames: set[Hashable]
+    vector: np.ndarray  # normalised mean embedding
+
+
+def _build_sightings(
+    x: np.ndarray, members: Sequence[int], frame_ids: Sequence[Hashable], clip_ids: Sequence[Hashable | None]
+) -> list[_Sighting]:
+    """Photo faces are a sighting each; faces of one clip are greedily linked into tracks (one face per
+    frame per track) and each track is one sighting."""
+    sightings: list[_Sighting] = []
+    by_clip: dict[Hashable, list[int]] = defaultdict(list)
+    for i in members:
+        if clip_ids[i] is None:
+            sightings.append(_Sighting([i], {frame_ids[i]}, x[i]))
+        else:
+            by_clip[clip_ids[i]].append(i)
+    for clip in by_clip.values():
+        tracks: list[_Sighting] = []
+        sums: list[np.ndarray] = []
+        for i in clip:  # input order is frame order
+            best, best_d = -1, TRACK_DISTANCE
+            for t, track in enumerate(tracks):
+                if frame_ids[i] in track.frames:
+                    continue
+                d = float(np.linalg.norm(x[i] - track.vector))
+                if d < best_d:
+                    best, best_d = t, d
+            if best < 0:
+                tracks.append(_Sighting([i], {frame_ids[i]}, x[i]))
+                sums.append(x[i].copy())
+            else:
+                tracks[best].faces.append(i)
+                tracks[best].frames.add(frame_ids[i])
+                sums[best] += x[i]
+                tracks[best].vector = l2_normalise(sums[best][None])[0]
+        sightings.extend(tracks)
+    return sightings
+
+
+def _split_conflicts(members: list[int], sightings: list[_Sighting]) -> list[list[int]]:
+    """Split one cluster (sighting indices) until no two of its sightings share a frame."""
+    frame_owner: dict[Hashable, int] = {}
+    conflict: tuple[int, int] | None = None
+    for s in members:
+        for f in sightings[s].frames:
+            if f in frame_owner:
+                conflict = (frame_owner[f], s)
+                break
+            frame_owner[f] = s
+        if conflict:
+            break
+    if conflict is None:
+        return [members]
+    vectors = np.stack([sightings[s].vector for s in members])
+    index = {s: k for k, s in enumerate(members)}
+    centres = np.stack([sightings[conflict[0]].vector, sightings[conflict[1]].vector])
+    side = np.zeros(len(members), dtype=np.int64)
+    for _ in range(10):
+        d = np.linalg.norm(vectors[:, None, :] - centres[None, :, :], axis=2)
+        new_side = np.argmin(d, axis=1)
+        # the seeds stay apart; sightings sharing a frame with a seed go to the other side
+        new_side[index[conflict[0]]], new_side[index[conflict[1]]] = 0, 1
+        for seed, seed_side in ((conflict[0], 0), (conflict[1], 1)):
+            for s in members:
+                if s != seed and sightings[s].frames & sightings[seed].frames:
+                    new_side[index[s]] = 1 - seed_side
+        if np.array_equal(new_side, side):
+            break
+        side = new_side
+        for k in (0, 1):
+            if np.any(side == k):
+                centres[k] = l2_normalise(vectors[side == k].mean(axis=0)[None])[0]
+    parts: list[list[int]] = []
+    for k in (0, 1):
+        part = [s for s in members if side[index[s]] == k]
+        parts.extend(_split_conflicts(part, sightings))
+    return parts
+
+
+def cluster_faces(
+    embeddings: np.ndarray,
+    frame_ids: Sequence[Hashable],
+    trusted: Sequence[bool] | np.ndarray | None = None,
+    clip_ids: Sequence[Hashable | None] | None = None,
+    params: ClusterParams | None = None,
+) -> np.ndarray:
+    """Cluster faces into people. Returns one label per face (0..k-1, largest person first; -1 = no
+    person). `frame_ids` name the photo/frame of each face (cannot-link), `trusted` marks faces good
+    enough to form clusters, `clip_ids` name the video clip of a video face (None for photos)."""
+    params = params or ClusterParams()
+    n = len(embeddings)
+    labels = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return labels
+    x = l2_normalise(np.asarray(embeddings))
+    trusted_mask = np.ones(n, dtype=bool) if trusted is None else np.asarray(trusted, dtype=bool)
+    clips: Sequence[Hashable | None] = clip_ids if clip_ids is not None else [None] * n
+
+    sightings = _build_sightings(x, [i for i in range(n) if trusted_mask[i]], frame_ids, clips)
+    if sightings:
+        points = np.stack([s.vector for s in sightings])
+        clusters = _form_clusters(_hdbscan_labels(points, params), sightings, params)
+        if not clusters and params.method == "leaf":
+            # one recurring person: leaf selection never returns the tree's root, excess of mass can
+            clusters = _form_clusters(_hdbscan_labels(points, params, "eom"), sightings, params)
+        clusters = _merge_close(clusters, sightings, params.merge_distance)
+        for c, part in enumerate(clusters):
+            for s in part:
+                labels[sightings[s].faces] = c
+
+    _attach(x, labels, frame_ids, params.attach_distance)
+    return _relabel_by_size(labels)
+
+
+def _form_clusters(sighting_labels: np.ndarray, sightings: list[_Sighting], params: ClusterParams) -> list[list[int]]:
+    """HDBSCAN's clusters (sighting indices) made into candidate people: split on cannot-links, then
+    trimmed to the members close to the rest; parts too small to be a person are left out (the
+    attach step may still give their faces a person)."""
+    min_size = max(2, params.min_cluster_size)
+    clusters: list[list[int]] = []
+    groups: dict[int, list[int]] = defaultdict(list)
+    for s, c in enumerate(sighting_labels.tolist()):
+        if c >= 0:
+            groups[c].append(s)
+    for c in sorted(groups):
+        members = groups[c]
+        for part in _split_conflicts(members, sightings):
+            # a split-off part too small to be a person on its own goes back to the attach step
+            if len(part) < min_size and len(part) != len(members):
+                continue
+            part = _trim(part, sightings, params.member_distance)
+            if len(part) >= min_size:
+                clusters.append(part)
+    return clusters
+
+
+def _trim(members: list[int], sightings: list[_Sighting], limit: float) -> list[int]:
+    """Drop the members whose root mean square distance to the other members exceeds `limit`, farthest
+    first, re-measuring after each drop. A pairwise measure, unlike the distance to the others'
+    centroid, does not shrink as a group of strangers grows (their centroid is an average face
+    that each of them is closer to than to one another)."""
+    if limit <= 0 or len(members) < 2:
+        return members
+    vectors = np.stack([sightings[s].vector for s in members])  # unit vectors
+    keep = np.ones(len(members), dtype=bool)
+    total = vectors.sum(axis=0)
+    while keep.sum() >= 2:
+        # unit vectors: mean |v - w|^2 over the other kept members w = 2 - 2 v.(total - v) / (m - 1)
+        mean_dot = (vectors @ total - 1.0) / (keep.sum() - 1)
+        d = np.where(keep, np.sqrt(np.maximum(0.0, 2.0 - 2.0 * mean_dot)), -np.inf)
+        worst = int(np.argmax(d))
+        if d[worst] <= limit:
+            break
+        keep[worst] = False
+        total = total - vectors[worst]
+    return [s for s, k in zip(members, keep, strict=True) if k]
+
+
+def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: float) -> list[list[int]]:
+    """Merge clusters whose faces are closer than `limit` on average and that share no frame, closest
+    first. HDBSCAN's leaf selection splits a person seen in different conditions into a few tight
+    clusters; the faces of those parts stay closer on average than the faces of two different people.
+
+    The average is the root mean square distance over all cross pairs, which for unit vectors is
+    sqrt(2 - 2 mean_a . mean_b): one matrix product instead of every pair of faces."""
+    if limit <= 0 or len(clusters) < 2:
+        return clusters
+    clusters = [list(c) for c in clusters]
+    frames = [set().union(*(sightings[s].frames for s in c)) for c in clusters]
+    sizes = np.array([len(c) for c in clusters], dtype=np.float64)
+    means = np.stack([np.mean([sightings[s].vector for s in c], axis=0) for c in clusters])
+    k = len(clusters)
+
+    def rms(rows: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * rows @ means.T))
+
+    d = rms(means)
+    np.fill_diagonal(d, np.inf)
+    alive = np.ones(k, dtype=bool)
+    blocked = np.zeros((k, k), dtype=bool)
+    while True:
+        masked = np.where(alive[:, None] & alive[None, :] & ~blocked, d, np.inf)
+        a, b = divmod(int(np.argmin(masked)), k)
+        if masked[a, b] >= limit:
+            break
+        shared = frames[a] & frames[b]
+        if shared:
+            # Same person seen twice in one frame is impossible: the smaller cluster gives up its
+            # sightings in the shared frames (the attach step may place them) and the rest may merge.
+            small = b if sizes[b] <= sizes[a] else a
+            rest = [s for s in clusters[small] if not sightings[s].frames & shared]
+            if not rest:
+                blocked[a, b] = blocked[b, a] = True
+                continue
+            clusters[small] = rest
+            frames[small] = set().union(*(sightings[s].frames for s in rest))
+            sizes[small] = len(rest)
+            means[small] = np.mean([sightings[s].vector for s in rest], axis=0)
+            d[small] = d[:, small] = rms(means[small][None])[0]
+            d[small, small] = np.inf
+            continue
+        means[a] = (sizes[a] * means[a] + sizes[b] * means[b]) / (sizes[a] + sizes[b])
+        sizes[a] += sizes[b]
+        clusters[a] += clusters[b]
+        frames[a] |= frames[b]
+        alive[b] = False
+        d[a] = d[:, a] = rms(means[a][None])[0]
+        d[a, a] = np.inf
+        blocked[a] |= blocked[b]
+        blocked[:, a] = blocked[a]
+    return [c for c, keep in zip(clusters, alive, strict=True) if keep]
+
+
+def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], limit: float) -> None:
+    """Give unlabelled faces the nearest person when closer than `limit` to its centroid and that
+    person has no other face in the same frame; closest pairs first."""
+    people = sorted(set(labels.tolist()) - {-1})
+    loose = np.flatnonzero(labels < 0)
+    if not people or not len(loose):
+        return
+    centroids = l2_normalise(np.stack([x[labels == c].mean(axis=0) for c in people]))
+    occupied = {(frame_ids[i], labels[i]) for i in np.flatnonzero(labels >= 0)}
+    # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
+    d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * x[loose] @ centroids.T))
+    rows, cols = np.nonzero(d < limit)
+    for k in np.argsort(d[rows, cols], kind="stable"):
+        i, c = loose[rows[k]], people[cols[k]]
+        if labels[i] >= 0 or (frame_ids[i], c) in occupied:
+            continue
+        labels[i] = c
+        occupied.add((frame_ids[i], c))
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    order = ids[np.lexsort((ids, -counts))]
+    mapping = {int(old): new for new, old in enumerate(order)}
+    return np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- stable ids
