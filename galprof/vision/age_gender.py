@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from galprof.vision.onnx_model import OnnxModel
-from galprof.vision.registry import load_manifest
+from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model
 
 
-class _ChipModel:
-    """One of the two networks with its manifest preprocessing."""
+class ChipModel(ManifestModel):
+    """One network on square face chips with its manifest preprocessing ((chip - means) * scale, NCHW)."""
 
-    def __init__(self, name: str, threads: int):
-        entry = load_manifest()[name]
-        self.model = OnnxModel(entry.path(), threads=threads)
-        self.size = int(entry.extra["chip_size"])
-        self.means = np.asarray(entry.extra["means"], dtype=np.float32)
-        self.scale = np.float32(entry.extra["scale"])
-        self.extra = entry.extra
+    def __init__(self, threads: int = 1, name: str = "age", opened: OpenedModel | None = None):
+        self._adopt(opened or open_manifest_model(name, None, threads))
+        extra = self.entry.extra if self.entry is not None else {}
+        if "chip_size" not in extra:
+            raise ValueError(f"{self.model.path}: no chip_size/means/scale in the manifest for this model")
+        self.size = int(extra["chip_size"])
+        self.means = np.asarray(extra["means"], dtype=np.float32)
+        self.scale = np.float32(extra["scale"])
+        self.extra = extra
 
     def probabilities(self, chips: np.ndarray) -> np.ndarray:
         if chips.shape[1:] != (self.size, self.size, 3):
@@ -40,13 +41,13 @@ class AgeGenderEstimator:
     """
 
     def __init__(self, threads: int = 1, flip: bool = False):
-        self.age = _ChipModel("age", threads)
-        self.gender = _ChipModel("gender", threads)
+        self.age = ChipModel.from_manifest("age", threads=threads)
+        self.gender = ChipModel.from_manifest("gender", threads=threads)
         self.age_weights = np.asarray(self.age.extra["age_weights"], dtype=np.float32)
         self.female_index = list(self.gender.extra.get("class_names", ["female", "male"])).index("female")
         self.flip = flip
 
-    def _run(self, model: _ChipModel, chips: np.ndarray) -> np.ndarray:
+    def _run(self, model: ChipModel, chips: np.ndarray) -> np.ndarray:
         if not self.flip:
             return model.probabilities(chips)
         both = model.probabilities(np.concatenate([chips, chips[:, :, ::-1]]))

@@ -27,9 +27,8 @@ from PIL import Image
 
 from galprof.facts import Box, FaceDetection
 from galprof.vision.align import as_image
-from galprof.vision.onnx_model import OnnxModel
+from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.registry import load_manifest
-from galprof.vision.registry import model_path as model_path_of
 
 VARIANTS = {"short": "blazeface_short", "full": "blazeface_full", "back": "blazeface_back"}
 # Full-range is the default: on 140 ImageNet and food photos it returned 22 faces, nearly all real,
@@ -174,7 +173,7 @@ def tile_windows(width: int, height: int, tile: int, overlap: int) -> list[tuple
     return [(x, y, min(x + tile, width), min(y + tile, height)) for y in starts(height) for x in starts(width)]
 
 
-class FaceDetector:
+class FaceDetector(ManifestModel):
     """Find faces (box, score, 6 keypoints) in an RGB image with a BlazeFace variant.
 
     variant: "short" (128 px, MediaPipe short range), "full" (192 px, full range) or "back" (256 px).
@@ -187,12 +186,16 @@ class FaceDetector:
     """
 
     def __init__(self, variant: str = DEFAULT_VARIANT, threads: int = 1, model_path: str | Path | None = None,
-                 min_face: int = 48, max_tiles: int = 4, zoom_out: float = 1.6):
+                 min_face: int = 48, max_tiles: int = 4, zoom_out: float = 1.6, opened: OpenedModel | None = None):
+        if opened is not None and opened.entry is not None:  # from_manifest("blazeface_back") is variant "back"
+            variant = {name: v for v, name in VARIANTS.items()}.get(opened.entry.name, variant)
         if variant not in VARIANTS:
             raise ValueError(f"unknown BlazeFace variant {variant!r} (choose from {', '.join(VARIANTS)})")
         anchor_cfg, decode_cfg = self._variant_config(variant, model_path)
-        path = Path(model_path) if model_path is not None else model_path_of(VARIANTS[variant])
-        self.model = OnnxModel(path, threads=threads)
+        if opened is None:
+            opened = (open_model_file(model_path, threads) if model_path is not None
+                      else open_manifest_model(VARIANTS[variant], None, threads))
+        path = self._adopt(opened).session.path
         shape = self.model.input_shape
         # NHWC (1, S, S, 3) for the MediaPipe conversions; NCHW (1, 3, S, S) is accepted too. A symbolic
         # height/width (the converted short and full range models) means any multiple of 32 runs.

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import ClassScore
-from galprof.vision.onnx_model import OnnxModel, read_labels
-from galprof.vision.registry import load_manifest
+from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
+from galprof.vision.onnx_model import read_labels
 
 TIERS = ("lite0", "lite2")
 
@@ -31,7 +31,7 @@ def _per_channel(value: float | Sequence[float], name: str) -> np.ndarray:
     return array
 
 
-class PhotoClassifier:
+class PhotoClassifier(ManifestModel):
     """Classifies a photo and returns its embedding.
 
     tier: "lite0" (default) or "lite2" picks the packaged model; precision "int8" or "fp32"
@@ -39,25 +39,27 @@ class PhotoClassifier:
     mean/std (in the model's channel order, on 0-255 pixel values), color ("RGB"/"BGR"),
     crop_fraction (centre crop of the shorter side before resizing; 1.0 = whole photo, squashed)
     and apply_softmax (None: detect whether the output already is a probability vector)
-    describe the model. For the packaged models they come from the manifest.
+    describe the model. For the packaged models they come from the manifest. opened: a model
+    already opened (`PhotoClassifier.from_manifest("efficientnet_lite2", "int8")`).
     """
 
     def __init__(self, threads: int = 1, tier: str = "lite0", model_path: str | Path | None = None,
                  labels_path: str | Path | None = None, precision: str = "int8",
                  mean: float | Sequence[float] = 127.0, std: float | Sequence[float] = 128.0,
-                 color: str = "RGB", crop_fraction: float = 0.875, apply_softmax: bool | None = None):
+                 color: str = "RGB", crop_fraction: float = 0.875, apply_softmax: bool | None = None,
+                 opened: OpenedModel | None = None):
         if precision not in ("int8", "fp32"):
             raise ValueError(f"precision must be 'int8' or 'fp32', not {precision!r}")
-        if model_path is None:
+        if opened is None and model_path is None:
             if tier not in TIERS:
                 raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
-            manifest = load_manifest()
-            name = f"efficientnet_{tier}" + ("_fp32" if precision == "fp32" else "")
-            if name not in manifest:
-                raise ValueError(f"no packaged {precision} model for tier {tier!r} (model {name!r} "
-                                 f"is not in the manifest)")
-            entry = manifest[name]
-            model_path = entry.path()
+            try:
+                opened = open_manifest_model(f"efficientnet_{tier}", precision, threads)
+            except ValueError as error:
+                raise ValueError(f"no packaged {precision} model for tier {tier!r} ({error})") from None
+        self._adopt(opened if opened is not None else open_model_file(model_path, threads))
+        entry = self.entry
+        if entry is not None:
             labels_path = labels_path or entry.labels_path()
             normalize = entry.input.get("normalize", {})
             mean, std = normalize.get("mean", mean), normalize.get("std", std)
@@ -70,7 +72,6 @@ class PhotoClassifier:
             raise ValueError(f"color must be 'RGB' or 'BGR', not {color!r}")
         if not 0.0 < crop_fraction <= 1.0:
             raise ValueError(f"crop_fraction must be in (0, 1], not {crop_fraction}")
-        self.model = OnnxModel(model_path, threads=threads)
         self.labels = read_labels(labels_path)
         self.mean = _per_channel(mean, "mean")
         self.std = _per_channel(std, "std")

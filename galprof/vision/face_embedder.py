@@ -11,29 +11,27 @@ from pathlib import Path
 
 import numpy as np
 
-from galprof.vision.onnx_model import OnnxModel
-from galprof.vision.registry import load_manifest
+from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 
-MODEL_NAMES = {"int8": "face_embedding", "fp32": "face_embedding_fp32"}
+PRECISIONS = ("int8", "fp32")
 DEFAULT_MEAN_RGB = (122.782, 117.001, 104.298)
 
 
-class FaceEmbedder:
+class FaceEmbedder(ManifestModel):
     """128-d identity embeddings of aligned (N, 150, 150, 3) uint8 RGB chips (see align.EMBEDDING_TEMPLATE).
 
     model_path: another ONNX file with the same input/output (its preprocessing is face-api's).
+    opened: a model already opened (`FaceEmbedder.from_manifest("face_embedding", "fp32")`).
     """
 
     def __init__(self, threads: int = 1, model_path: str | Path | None = None, precision: str = "int8",
-                 batch_size: int = 16):
-        if precision not in MODEL_NAMES:
-            raise ValueError(f"unknown precision {precision!r} (choose from {', '.join(MODEL_NAMES)})")
-        mean = DEFAULT_MEAN_RGB
-        if model_path is None:
-            entry = load_manifest()[MODEL_NAMES[precision]]
-            model_path = entry.path()
-            mean = tuple(entry.extra.get("mean_rgb", mean))
-        self.model = OnnxModel(model_path, threads=threads)
+                 batch_size: int = 16, opened: OpenedModel | None = None):
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+        if opened is None:
+            opened = (open_model_file(model_path, threads) if model_path is not None
+                      else open_manifest_model("face_embedding", precision, threads))
+        mean = tuple(self._adopt(opened).extra.get("mean_rgb", DEFAULT_MEAN_RGB))
         self.size = int(self.model.input_shape[-1])
         self.mean = np.asarray(mean, dtype=np.float32)
         self.batch_size = max(1, batch_size)

@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import Box, ObjectDetection
-from galprof.vision.onnx_model import OnnxModel, read_labels
-from galprof.vision.registry import load_manifest
+from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
+from galprof.vision.onnx_model import read_labels
 
 DEFAULT_MEAN = (103.53, 116.28, 123.675)  # B, G, R
 DEFAULT_STD = (57.375, 57.12, 58.395)
@@ -86,26 +86,29 @@ def classwise_nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, io
     return nms(boxes + offset[:, None], scores, iou_threshold)
 
 
-class ObjectDetector:
+class ObjectDetector(ManifestModel):
     """NanoDet COCO-80 detector. `detect(rgb)` returns objects in the input image's pixels.
 
     model_path/labels_path replace the packaged model (a NanoDet-style GFL export with the same
-    head layout); precision picks the packaged int8 (default) or fp32 file.
+    head layout); precision picks the packaged int8 (default) or fp32 file; opened: a model already
+    opened (`ObjectDetector.from_manifest("nanodet", "fp32")`).
     """
 
     def __init__(self, threads: int = 1, model_path: str | Path | None = None,
-                 labels_path: str | Path | None = None, precision: str = "int8"):
+                 labels_path: str | Path | None = None, precision: str = "int8",
+                 opened: OpenedModel | None = None):
         if precision not in ("int8", "fp32"):
             raise ValueError(f"precision must be 'int8' or 'fp32', not {precision!r}")
+        if opened is None:
+            opened = (open_model_file(model_path, threads) if model_path is not None
+                      else open_manifest_model("nanodet", precision, threads))
+        self._adopt(opened)
         extra: dict = {}
-        if model_path is None:
-            entry = load_manifest()["nanodet" if precision == "int8" else "nanodet_fp32"]
-            model_path = entry.path()
-            labels_path = labels_path or entry.labels_path()
-            extra = {**entry.extra, **entry.input}
+        if self.entry is not None:
+            labels_path = labels_path or self.entry.labels_path()
+            extra = {**self.entry.extra, **self.entry.input}
         if labels_path is None:
             raise ValueError("a custom NanoDet model needs its labels file (labels_path)")
-        self.model = OnnxModel(model_path, threads=threads)
         self.labels_path = Path(labels_path)
         self.labels = read_labels(labels_path)
         normalize = extra.get("normalize") if isinstance(extra.get("normalize"), dict) else {}
