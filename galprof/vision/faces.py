@@ -13,7 +13,7 @@ import numpy as np
 from galprof.config import Settings
 from galprof.facts import Face
 from galprof.vision.age_gender import AgeGenderEstimator
-from galprof.vision.align import AGE_TEMPLATE, EMBEDDING_TEMPLATE, GENDER_TEMPLATE, align, as_image
+from galprof.vision.align import EMBEDDING_TEMPLATE, align, as_image
 from galprof.vision.blazeface import DEFAULT_VARIANT, FaceDetector
 from galprof.vision.face_embedder import FaceEmbedder
 
@@ -52,9 +52,7 @@ class FacePipeline:
         embeddings = self.embedder.embed(embed_chips)
         demography: list[tuple[float | None, float | None]] = [(None, None)] * len(detections)
         if self.estimator is not None:
-            age_chips = np.stack([align(image, d.keypoints, AGE_TEMPLATE) for d in detections])
-            gender_chips = np.stack([align(image, d.keypoints, GENDER_TEMPLATE) for d in detections])
-            demography = list(self.estimator.estimate(age_chips, gender_chips))
+            demography = self.estimator.estimate_faces(image, detections)
         return [Face(box=d.box, score=d.score, keypoints=d.keypoints, embedding=emb, age=age,
                      female_probability=female)
                 for d, emb, (age, female) in zip(detections, embeddings, demography, strict=True)]

@@ -62,11 +62,12 @@ LAYERS = [("conv32_down", "conv"), ("conv32_1", "res"), ("conv32_2", "res"), ("c
           ("conv256_down_out", "down")]
 
 
-def read_weights(package: Path) -> dict[str, tuple[np.ndarray, float | None, float | None]]:
+def read_weights(package: Path, weights_file: str = WEIGHTS, weights_manifest: str = WEIGHTS_MANIFEST,
+                 ) -> dict[str, tuple[np.ndarray, float | None, float | None]]:
     """The tfjs weights as {name: (uint8 codes in tfjs shape, scale, min)}; a few tensors (the 64-channel
     conv filters) are stored as plain float32: (values, None, None)."""
-    manifest = json.loads((package / WEIGHTS_MANIFEST).read_text())
-    blob = (package / WEIGHTS).read_bytes()
+    manifest = json.loads((package / weights_manifest).read_text())
+    blob = (package / weights_file).read_bytes()
     weights, offset = {}, 0
     for group in manifest:
         for spec in group["weights"]:
