@@ -53,15 +53,18 @@ def _nearest(detections, cx: float, cy: float):
 
 
 class ModelRunner:
-    """Every model on every chip of a batch of faces: {key: (ages, P(female))}."""
+    """The named models on every chip of one face: {"model/chip/plain|flip": (age, P(female))}.
 
-    def __init__(self, faceres_paths: dict[str, Path]):
-        self.cydral_age, self.cydral_gender = ChipModel.from_manifest("age"), ChipModel.from_manifest("gender")
-        self.age_weights = np.asarray(self.cydral_age.extra["age_weights"], np.float32)
-        self.female_index = list(self.cydral_gender.extra.get("class_names", ["female", "male"])).index("female")
-        self.face_api = FaceApiAgeGender.from_manifest("face_api_age_gender")
-        self.models = {"face_api": self.face_api}
-        self.models.update({name: FaceResAgeGender.from_file(p) for name, p in faceres_paths.items()})
+    members: "cydral", "face_api", and opt-in FaceRes files {name: path}."""
+
+    def __init__(self, members: list[str], faceres_paths: dict[str, Path]):
+        self.cydral = "cydral" in members
+        if self.cydral:
+            self.cydral_age, self.cydral_gender = ChipModel.from_manifest("age"), ChipModel.from_manifest("gender")
+            self.age_weights = np.asarray(self.cydral_age.extra["age_weights"], np.float32)
+            self.female_index = list(self.cydral_gender.extra.get("class_names", ["female", "male"])).index("female")
+        self.models = {"face_api": FaceApiAgeGender.from_manifest("face_api_age_gender")} if "face_api" in members else {}
+        self.models.update({name: FaceResAgeGender.from_file(p) for name, p in faceres_paths.items() if name in members})
 
     def chips(self, image: Image.Image, face, size: int) -> dict[str, np.ndarray]:
         out = {"aligned": align(image, face.keypoints, AGE_TEMPLATE.scaled(size))}
@@ -75,17 +78,21 @@ class ModelRunner:
             def f(chip, flip=flip):
                 return chip[:, ::-1] if flip else chip
             tag = "flip" if flip else "plain"
-            age_chip = f(align(image, face.keypoints, AGE_TEMPLATE))[None]
-            gender_chip = f(align(image, face.keypoints, GENDER_TEMPLATE))[None]
-            age = float((self.cydral_age.probabilities(age_chip) @ self.age_weights)[0])
-            female = float(self.cydral_gender.probabilities(gender_chip)[0, self.female_index])
-            results[f"cydral/aligned/{tag}"] = (age, female)
+            if self.cydral:
+                self._cydral(image, face, f, tag, results)
             for name, model in self.models.items():
                 chips = self.chips(image, face, model.size)
                 ages, females = model.predict(np.stack([f(c) for c in chips.values()]))
                 for key, a, p in zip(chips, ages, females, strict=True):
                     results[f"{name}/{key}/{tag}"] = (float(a), float(p))
         return results
+
+    def _cydral(self, image, face, f, tag: str, results: dict) -> None:
+        age_chip = f(align(image, face.keypoints, AGE_TEMPLATE))[None]
+        gender_chip = f(align(image, face.keypoints, GENDER_TEMPLATE))[None]
+        age = float((self.cydral_age.probabilities(age_chip) @ self.age_weights)[0])
+        female = float(self.cydral_gender.probabilities(gender_chip)[0, self.female_index])
+        results[f"cydral/aligned/{tag}"] = (age, female)
 
 
 def _utkface(data: Path, detector, runner, missed: list[str]) -> list[Sample]:
@@ -119,10 +126,10 @@ def _lfw(data: Path, detector, runner, missed: list[str]) -> list[Sample]:
     return samples
 
 
-def extract(data: Path, faceres_paths: dict[str, Path], dataset: str) -> list[Sample]:
-    """The faces of one dataset ("utkface" or "lfw") with every model's outputs."""
+def extract(data: Path, dataset: str, members: list[str], faceres_paths: dict[str, Path]) -> list[Sample]:
+    """The faces of one dataset ("utkface" or "lfw") with the outputs of the member models."""
     detector = FaceDetector(variant=Settings().face_detector)
-    runner = ModelRunner(faceres_paths)
+    runner = ModelRunner(members, faceres_paths)
     missed: list[str] = []
     samples = (_utkface if dataset == "utkface" else _lfw)(data, detector, runner, missed)
     print(f"{dataset}: {len(samples)} faces, {len(missed)} photos without a face: {missed[:10]}", file=sys.stderr)
@@ -139,6 +146,17 @@ def save(samples: list[Sample], path: Path) -> None:
     meta = {name: np.array([getattr(s, name) for s in samples])
             for name in ("dataset", "file", "person", "age", "female", "score", "box_width")}
     np.savez_compressed(path, keys=np.array(keys), table=table, **meta)
+
+
+def merge(parts: list[list[Sample]]) -> list[Sample]:
+    """Samples of the same faces from caches of different models, outputs merged (the first part's
+    faces; a face missing from a later part keeps the outputs it has)."""
+    merged = {(s.dataset, s.file): s for s in parts[0]}
+    for part in parts[1:]:
+        for s in part:
+            if (s.dataset, s.file) in merged:
+                merged[(s.dataset, s.file)].outputs.update(s.outputs)
+    return list(merged.values())
 
 
 def load(path: Path) -> list[Sample]:
