@@ -143,7 +143,7 @@ def save(samples: list[Sample], path: Path) -> None:
         for j, k in enumerate(keys):
             if k in s.outputs:
                 table[i, j] = s.outputs[k]
-    meta = {name: np.array([getattr(s, name) for s in samples])
+    meta = {f"meta_{name}": np.array([getattr(s, name) for s in samples])
             for name in ("dataset", "file", "person", "age", "female", "score", "box_width")}
     np.savez_compressed(path, keys=np.array(keys), table=table, **meta)
 
@@ -161,12 +161,13 @@ def merge(parts: list[list[Sample]]) -> list[Sample]:
 
 def load(path: Path) -> list[Sample]:
     data = np.load(path)
-    keys = list(data["keys"])
+    keys = [str(k) for k in data["keys"]]
     samples = []
-    for i in range(len(data["file"])):
+    for i in range(len(data["meta_file"])):
         outputs = {k: (float(data["table"][i, j, 0]), float(data["table"][i, j, 1]))
                    for j, k in enumerate(keys) if not np.isnan(data["table"][i, j, 0])}
-        samples.append(Sample(str(data["dataset"][i]), str(data["file"][i]), str(data["person"][i]),
-                              float(data["age"][i]), int(data["female"][i]), float(data["score"][i]),
-                              float(data["box_width"][i]), outputs))
+        meta = {name: data[f"meta_{name}"][i] for name in ("dataset", "file", "person", "age", "female",
+                                                            "score", "box_width")}
+        samples.append(Sample(str(meta["dataset"]), str(meta["file"]), str(meta["person"]), float(meta["age"]),
+                              int(meta["female"]), float(meta["score"]), float(meta["box_width"]), outputs))
     return samples
