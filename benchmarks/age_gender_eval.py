@@ -43,7 +43,8 @@ from galprof.vision.age_gender_ensemble import EnsembleSpec, combine
 ROOT = Path(__file__).resolve().parents[1]
 DECADES = [(10 * d, 10 * d + 9) for d in range(7)] + [(70, 200)]
 WEIGHT_STEP = 0.1
-SHIPPED = ("cydral", "face_api")  # committed models; faceres is opt-in (licence unclear)
+SHIPPED = ("cydral", "face_api")
+LFW_FOLDS = 5  # committed models; faceres is opt-in (licence unclear)
 
 
 def decade(age: float) -> int:
@@ -123,7 +124,7 @@ def simplex(n: int, step: float = WEIGHT_STEP):
             yield tuple(c / ticks for c in combo)
 
 
-def choose(samples: list[Sample], idx: list[int], keys: list[str]) -> tuple[EnsembleSpec, list[dict]]:
+def choose(samples: list[Sample], idx: list[int], keys: list[str], by: str = "age") -> tuple[EnsembleSpec, list[dict]]:
     """Best weights on idx: age weights by MAE (with a linear calibration fitted there), gender
     weights by accuracy (then log-loss on ties); returns the spec and the curve it was chosen on."""
     ages, female = truth(samples, idx)
@@ -143,11 +144,17 @@ def choose(samples: list[Sample], idx: list[int], keys: list[str]) -> tuple[Ense
             loss = float(-np.mean(np.where(female == 1, np.log(f), np.log(1 - f))))
             curve.append({"flip": flip, "weights": weights, "age_mae": mae, "gender_accuracy": acc, "log_loss": loss,
                           "calibration": (float(slope), float(intercept))})
-    age_best = min(curve, key=lambda c: c["age_mae"])
-    gender_best = max(curve, key=lambda c: (c["gender_accuracy"], -c["log_loss"]))
-    # flip must agree for one spec: take the age choice's flip and the best gender weights under it
-    gender_best = max((c for c in curve if c["flip"] == age_best["flip"]),
-                      key=lambda c: (c["gender_accuracy"], -c["log_loss"]))
+    def gender_rank(c):
+        return c["gender_accuracy"], -c["log_loss"]
+
+    # one flip for both heads: the age choice's (by="age"), or the gender choice's (by="gender": faces
+    # without a known age, LFW)
+    if by == "age":
+        age_best = min(curve, key=lambda c: c["age_mae"])
+        gender_best = max((c for c in curve if c["flip"] == age_best["flip"]), key=gender_rank)
+    else:
+        gender_best = max(curve, key=gender_rank)
+        age_best = min((c for c in curve if c["flip"] == gender_best["flip"]), key=lambda c: c["age_mae"])
     best = EnsembleSpec(keys=tuple(keys), flip=age_best["flip"], age_weights=age_best["weights"],
                         gender_weights=gender_best["weights"], age_slope=age_best["calibration"][0],
                         age_intercept=age_best["calibration"][1])
@@ -180,6 +187,44 @@ def lfw_figures(samples: list[Sample], spec: EnsembleSpec) -> dict:
             "per_person": people}
 
 
+def lfw_folds(people: list[str], folds: int = LFW_FOLDS) -> list[list[str]]:
+    """People in folds: women and men each ordered by the sha256 of the name, dealt round-robin, so
+    every fold holds at least one of the 6 women."""
+    out: list[list[str]] = [[] for _ in range(folds)]
+    dealt = 0
+    for female in (1, 0):
+        group = sorted((p for p in people if LFW_PEOPLE[p][0] == female),
+                       key=lambda p: hashlib.sha256(p.encode()).hexdigest())
+        for person in group:
+            out[dealt % folds].append(person)
+            dealt += 1
+    return out
+
+
+def lfw_gender_cv(samples: list[Sample], members: list[str]) -> dict:
+    """Gender weights chosen on LFW people of the other folds (none of whom face-api was trained on),
+    per-face and per-person accuracy on the fold's people."""
+    idx = [i for i, s in enumerate(samples) if s.dataset == "lfw"]
+    people = sorted({samples[i].person for i in idx})
+    rows = []
+    for fold in (f for f in lfw_folds(people) if f):
+        train = [i for i in idx if samples[i].person not in fold]
+        test = [i for i in idx if samples[i].person in fold]
+        spec, _ = choose(samples, train, members, by="gender")
+        pred = predict(samples, test, spec)
+        female = np.array([samples[i].female for i in test])
+        per_face = float(((pred[:, 1] > 0.5) == (female == 1)).mean())
+        votes = {}
+        for k, i in enumerate(test):
+            votes.setdefault(samples[i].person, []).append(float(pred[k, 1]))
+        per_person = np.mean([(np.mean(v) > 0.5) == (LFW_PEOPLE[p][0] == 1) for p, v in votes.items()])
+        rows.append({"people": fold, "gender_weights": spec.gender_weights, "flip": spec.flip,
+                     "gender_per_face": per_face, "gender_per_person": float(per_person)})
+    faces = [r["gender_per_face"] for r in rows]
+    return {"members": members, "folds": rows, "gender_per_face_mean": float(np.mean(faces)),
+            "gender_per_face_worst": float(min(faces))}
+
+
 def candidate_keys(samples: list[Sample]) -> list[str]:
     return sorted({k.rsplit("/", 1)[0] for s in samples for k in s.outputs})
 
@@ -208,6 +253,8 @@ def evaluate(samples: list[Sample], data: Path) -> dict:
     report["ensemble"] = ensemble_report(samples, members, held, selection)
     shippable = [k for k in members if k.split("/")[0] in SHIPPED]
     report["shippable_ensemble"] = ensemble_report(samples, shippable, held, selection)
+    report["lfw_gender_cv"] = {"all": lfw_gender_cv(samples, members),
+                               "shippable": lfw_gender_cv(samples, shippable)}
     return report
 
 
