@@ -1,5 +1,6 @@
-"""Age and gender: input checks (generated chips) and accuracy on a gender-balanced UTKFace sample
-(tight 200 px crops, placed on a larger canvas so BlazeFace sees a margin, then aligned)."""
+"""Age and gender: input checks (generated chips) and the scan's estimate on the held-out half of the
+UTKFace crops (benchmarks/age_gender_eval.py's split rule; 200 px crops placed on a larger canvas so
+BlazeFace sees a margin), per age band."""
 
 from __future__ import annotations
 
@@ -74,7 +75,19 @@ def test_scan_estimate_on_the_held_out_utkface_half(shared_data: Path):
         assert correct[inside].mean() >= min_accuracy, (low, high)
 
 
-# (age band) -> (largest MAE, smallest gender accuracy) on the held-out half; filled from the figures
-# measured by benchmarks/age_gender_eval.py with a margin for run-to-run noise (none expected: no
-# randomness) and small bands
-HELD_OUT_GUARDS: dict[tuple[int, int], tuple[float, float]] = {}
+# (age band) -> (largest MAE in years, smallest gender accuracy) on the held-out half: the figures
+# benchmarks/age_gender_eval.py measured for SCAN_ENSEMBLE (in brackets) + 0.3 y and - about one face of
+# the band's gender calls. Children's gender and the age past 30 miss the targets (5 y, 90 %): see
+# benchmarks/README.md.
+HELD_OUT_GUARDS: dict[tuple[int, int], tuple[float, float]] = {
+    (0, 200): (4.5, 0.85),  # all 503 faces (4.21 y, 86.3 %)
+    (0, 12): (2.15, 0.71),  # children, 192 faces (1.84 y, 71.9 %)
+    (0, 9): (2.0, 0.70),  # 171 (1.68 y, 70.8 %)
+    (10, 19): (3.6, 0.82),  # 56 (3.30 y, 83.9 %)
+    (20, 29): (4.85, 0.96),  # 99 (4.54 y, 97.0 %)
+    (30, 39): (6.75, 0.92),  # 51 (6.44 y, 94.1 %)
+    (40, 49): (7.5, 0.94),  # 34 (7.20 y, 97.1 %)
+    (50, 59): (6.15, 0.97),  # 40 (5.84 y, 100 %)
+    (60, 69): (7.55, 0.89),  # 19 (7.24 y, 94.7 %)
+    (70, 200): (7.9, 0.90),  # 33 (7.56 y, 93.9 %)
+}

