@@ -161,8 +161,15 @@ def choose(samples: list[Sample], idx: list[int], keys: list[str], by: str = "ag
     return best, curve
 
 
-def lfw_figures(samples: list[Sample], spec: EnsembleSpec) -> dict:
+def has_outputs(samples: list[Sample], idx: list[int], keys) -> bool:
+    return bool(idx) and all(f"{k}/plain" in samples[i].outputs for i in idx for k in keys)
+
+
+def lfw_figures(samples: list[Sample], spec: EnsembleSpec) -> dict | None:
+    """Per-face and per-person figures on LFW (None while a member's LFW outputs are not extracted)."""
     idx = [i for i, s in enumerate(samples) if s.dataset == "lfw"]
+    if not has_outputs(samples, idx, spec.keys):
+        return None
     pred = predict(samples, idx, spec)
     female = np.array([samples[i].female for i in idx])
     per_face = float(((pred[:, 1] > 0.5) == (female == 1)).mean())
@@ -201,10 +208,12 @@ def lfw_folds(people: list[str], folds: int = LFW_FOLDS) -> list[list[str]]:
     return out
 
 
-def lfw_gender_cv(samples: list[Sample], members: list[str]) -> dict:
+def lfw_gender_cv(samples: list[Sample], members: list[str]) -> dict | None:
     """Gender weights chosen on LFW people of the other folds (none of whom face-api was trained on),
     per-face and per-person accuracy on the fold's people."""
     idx = [i for i, s in enumerate(samples) if s.dataset == "lfw"]
+    if not has_outputs(samples, idx, members):
+        return None
     people = sorted({samples[i].person for i in idx})
     rows = []
     for fold in (f for f in lfw_folds(people) if f):
