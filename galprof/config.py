@@ -62,6 +62,8 @@ class Settings:
     cluster_epsilon: float = 0.0  # HDBSCAN cluster_selection_epsilon (normalised-embedding distance)
     cluster_merge_distance: float = 0.36  # merge clusters (no shared photo) closer on average (faces)
     face_attach_distance: float = 0.4  # max distance to a person's centroid to attach a left-out face
+    cluster_member_distance: float = 0.42  # a member farther (RMS) from the rest of its person is dropped
+    cluster_young_age: float = 12.0  # people of a lower median estimated age get the children's rule (0 = off)
     people_min_photos: int = 3  # people in fewer photos/videos stay out of the demography histogram
     # privacy (paper's defaults)
     private_face_width: float = 0.05  # fraction of photo width, face inside the central 2/3

@@ -195,6 +195,8 @@ def analyze_people(
         trusted=[is_trusted(r.face, settings) for r in records],
         clip_ids=[r.path if r.kind == "video" else None for r in records],
         params=ClusterParams.from_settings(settings),
+        ages=[r.face.age for r in records],
+        taken=[_seconds(r.taken) for r in records],
     )
     n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
     x = l2_normalise(embeddings)
@@ -251,6 +253,11 @@ def analyze_people(
         close_people=close,
         notes=applied.notes,
     )
+
+
+def _seconds(taken: datetime | None) -> float | None:
+    """A naive local capture time as seconds on its own clock, so whole days are its calendar days."""
+    return None if taken is None else (taken - datetime(1970, 1, 1)).total_seconds()
 
 
 def face_quality(record: FaceRecord) -> float:
