@@ -54,6 +54,13 @@ BEFORE = ClusterParams(min_cluster_size=3, member_distance=0.42, merge_distance=
                        ages=AgeRule(young_age=0.0))
 
 
+# Where the coordinate search starts: the defaults before this search (cluster_lfw.py's sweep on all
+# of LFW; AgeRule's first guesses), so that every run starts from the same point.
+START = ClusterParams(min_cluster_size=3, member_distance=0.42, merge_distance=0.36, attach_distance=0.4,
+                      ages=AgeRule(young_age=12.0, young_member_distance=0.30, young_merge_distance=0.26,
+                                   young_attach_distance=0.28))
+
+
 def get_param(params: ClusterParams, name: str):
     if name.startswith("ages."):
         return getattr(params.ages, name[5:])
@@ -139,7 +146,7 @@ def mean_f(galleries: list[CvFaces], params: ClusterParams, precision: str) -> f
 
 def choose(train: list[CvFaces], precision: str, start: ClusterParams | None = None) -> ClusterParams:
     """Coordinate search on the training galleries, preferring flat parts (see the module docstring)."""
-    params = start or ClusterParams()
+    params = start or START
     for axis, values in AXES.items():
         fs = [mean_f(train, set_param(params, axis, v), precision) for v in values]
         smoothed = [np.mean(fs[max(0, i - 1): i + 2]) for i in range(len(fs))]
