@@ -54,14 +54,16 @@ class Settings:
     # faces
     face_score: float = 0.6  # detector confidence to keep a face
     face_min_size: int = 20  # px; smaller faces are detected but not trusted for clustering
-    # people: face clustering (HDBSCAN on L2-normalised embeddings; chosen by a sweep on LFW,
-    # see benchmarks/cluster_lfw.py) and demography
+    # people: face clustering (HDBSCAN on L2-normalised embeddings; chosen by cross-validation over
+    # people, see benchmarks/cluster_cv.py) and demography
     face_cluster_score: float = 0.6  # detector score a face needs to help form clusters (BlazeFace full)
     cluster_min_size: int = 3  # HDBSCAN min_cluster_size, in sightings (one video clip = one sighting)
     cluster_min_samples: int = 1  # HDBSCAN min_samples
     cluster_epsilon: float = 0.0  # HDBSCAN cluster_selection_epsilon (normalised-embedding distance)
     cluster_merge_distance: float = 0.36  # merge clusters (no shared photo) closer on average (faces)
-    face_attach_distance: float = 0.4  # max distance to a person's centroid to attach a left-out face
+    face_attach_distance: float = 0.34  # max distance to a person's centroid to attach a left-out face
+    cluster_member_distance: float = 0.40  # a member farther (RMS) from the rest of its person is dropped
+    cluster_young_age: float = 16.0  # people of a lower median estimated age get the children's rule (0 = off)
     people_min_photos: int = 3  # people in fewer photos/videos stay out of the demography histogram
     # privacy (paper's defaults)
     private_face_width: float = 0.05  # fraction of photo width, face inside the central 2/3

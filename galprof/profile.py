@@ -148,11 +148,15 @@ def profile_from_media(
     store: for the people stage's stable ids (get_state/set_state), or None. taxonomy and geocoder
     can be passed in to share them between several profiles (each loads a table).
     """
+    from galprof.analysis.owner import owner_step
     from galprof.analysis.people import analyze_people
 
     t0 = time.perf_counter()
     errors = list(errors)
-    people = analyze_people(people_view(media()), settings, store)
+    people_items = list(people_view(media()))  # read by the people step, then by the owner step
+    people = analyze_people(people_items, settings, store)
+    owner = owner_step(people_items, people, settings)
+    del people_items
     t1 = time.perf_counter()
 
     taxonomy = taxonomy or Taxonomy.load(settings.taxonomy)
@@ -200,7 +204,7 @@ def profile_from_media(
         "objects": interests.objects_section(),
         "classes": interests.classes_section(),
         "people": _jsonable(sections["people"]),
-        "owner": _jsonable(sections["owner"]),
+        "owner": _jsonable(owner.to_dict()),
         "demography": _jsonable(sections["demography"]),
         "places": places_section,
         "events": day_events.section(),
@@ -221,7 +225,7 @@ def profile_from_media(
 
 def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
     """Each file as the people stage reads it: faces (no keypoints), frame sizes, the capture date and
-    the camera EXIF of the selfie rules. analyze_people keeps every item until it has found the owner,
+    the camera EXIF of the selfie rules. The profile keeps every item until the owner step has run,
     so dropping the rest (classes, objects, text, embeddings) keeps ~40 KB per photo out of memory."""
     for m in media:
         exif = m.exif

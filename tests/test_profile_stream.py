@@ -9,6 +9,7 @@ import json
 import numpy as np
 
 from galprof.analysis import density
+from galprof.analysis.owner import owner_step
 from galprof.analysis.people import analyze_people
 from galprof.config import Settings
 from galprof.facts import Box, ClassScore, ExifFacts, Face, FrameFacts, MediaFacts, ObjectDetection
@@ -75,8 +76,9 @@ def test_the_people_stage_finds_the_same_people_in_the_slim_view():
     assert all(not f.classes and not f.objects and f.embedding is None for m in view for f in m.frames)
     assert all(face.keypoints is None for m in view for f in m.frames for face in f.faces)
     full, slim = analyze_people(items, Settings()), analyze_people(view, Settings())
-    assert len(full.people) >= 3 and full.owner.status == "found"  # the comparison covers people and owner
-    assert slim.sections() == full.sections()
+    full_owner, slim_owner = owner_step(items, full, Settings()), owner_step(view, slim, Settings())
+    assert len(full.people) >= 3 and full_owner.status == "found"  # the comparison covers people and owner
+    assert slim.sections() == full.sections() and slim_owner.to_dict() == full_owner.to_dict()
     assert slim.person_of_face == full.person_of_face and slim.close_people == full.close_people
 
 

@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 
+from galprof.analysis.owner import owner_step
 from galprof.analysis.people import analyze_people
 from galprof.config import Settings
 from tests.people_factory import face, media, near, unit
@@ -40,11 +41,12 @@ class Gallery:
 
     def analyze(self):
         report = analyze_people(self.items, Settings(), today=date(2024, 12, 1))
+        owner = owner_step(self.items, report, Settings()).to_dict()
         ids = {}
         for name, faces in self.seen.items():
             votes = [report.person_of_face.get((path, 0, k)) for path, k in faces]
             ids[name] = max(set(votes), key=votes.count)
-        return report.sections()["owner"], ids
+        return owner, ids
 
 
 def _family() -> Gallery:

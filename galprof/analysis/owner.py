@@ -23,7 +23,8 @@ from galprof import facts
 from galprof.analysis.relatives import children_guess, guess_relatives
 
 if TYPE_CHECKING:
-    from galprof.analysis.people import Person
+    from galprof.analysis.people import PeopleReport, Person
+    from galprof.config import Settings
 
 FRONT_LENS = re.compile(r"\bfront\b|facetime|selfie", re.IGNORECASE)
 BACK_LENS = re.compile(r"\bback\b|\brear\b|telephoto|ultra.?wide", re.IGNORECASE)
@@ -172,3 +173,9 @@ def find_owner(
         scores=scores,
         relatives=guess_relatives(owner, people, min_photos),
     )
+
+
+def owner_step(items: list[facts.MediaFacts], report: PeopleReport, settings: Settings) -> OwnerResult:
+    """The profile's owner step, after the people step: the owner among `report`'s people, from the
+    selfies of the same `items` the people step read."""
+    return find_owner(items, report.people, report.person_of_face, settings.people_min_photos)

@@ -1,6 +1,7 @@
 """People: the persons of a gallery from its faces (clustered by `face_clusters.cluster_faces`), with
 stable ids across scans (the store's small JSON state), the user's corrections applied, and the
-`PeopleReport` (people, owner, demography sections).
+`PeopleReport` (people and demography sections). The owner is found after this step, from the same
+items and the report (`galprof.analysis.owner.owner_step`, called by the profile).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from galprof.analysis.demography import (
     media_datetime,
 )
 from galprof.analysis.face_clusters import ClusterParams, cluster_faces, l2_normalise
-from galprof.analysis.owner import OwnerResult, find_owner
 from galprof.config import Settings
 
 STATE_KEY = "people"
@@ -146,33 +146,29 @@ class PeopleReport:
     privacy rule."""
 
     people: list[Person]
-    owner: OwnerResult
     demography: dict[str, Any]
     person_of_face: dict[tuple[str, int, int], int] = field(default_factory=dict)
     close_people: set[int] = field(default_factory=set)
     notes: list[dict[str, str]] = field(default_factory=list)  # corrections that could not be applied
 
     def sections(self) -> dict[str, Any]:
-        """The JSON-ready "people", "owner" and "demography" sections of the profile."""
+        """The JSON-ready "people" and "demography" sections of the profile."""
         return {
             "people": [p.to_dict() | {"close": p.id in self.close_people} for p in self.people],
-            "owner": self.owner.to_dict(),
             "demography": self.demography,
         }
 
 
-def _collect_faces(media: Iterable[facts.MediaFacts]) -> tuple[list[FaceRecord], list[facts.MediaFacts]]:
+def _collect_faces(media: Iterable[facts.MediaFacts]) -> list[FaceRecord]:
     records: list[FaceRecord] = []
-    items: list[facts.MediaFacts] = []
     for m in media:
-        items.append(m)
         taken = media_datetime(m)
         for fi, frame in enumerate(m.frames):
             for ki, face in enumerate(frame.faces):
                 if face.embedding is None:
                     continue
                 records.append(FaceRecord(m.path, fi, ki, m.kind, face, frame.width, frame.height, taken))
-    return records, items
+    return records
 
 
 def is_trusted(face: facts.Face, settings: Settings) -> bool:
@@ -188,11 +184,10 @@ def analyze_people(
     store: Any = None,
     today: date | None = None,
 ) -> PeopleReport:
-    """Cluster the gallery's faces into people, fuse each person's demography, find the owner from
-    selfies, and keep person ids stable through `store` (`get_state`/`set_state`; None = no memory)."""
+    """Cluster the gallery's faces into people, fuse each person's demography, and keep person ids stable through `store` (`get_state`/`set_state`; None = no memory)."""
     settings = settings or Settings()
     today = today or date.today()
-    records, items = _collect_faces(media)
+    records = _collect_faces(media)
     embeddings = np.stack([r.face.embedding for r in records]) if records else np.zeros((0, 128))
     labels = cluster_faces(
         embeddings,
@@ -200,6 +195,8 @@ def analyze_people(
         trusted=[is_trusted(r.face, settings) for r in records],
         clip_ids=[r.path if r.kind == "video" else None for r in records],
         params=ClusterParams.from_settings(settings),
+        ages=[r.face.age for r in records],
+        taken=[_seconds(r.taken) for r in records],
     )
     n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
     x = l2_normalise(embeddings)
@@ -246,18 +243,21 @@ def analyze_people(
         for p in people
         if len(p.paths) >= settings.close_person_photos and len(p.days) >= settings.close_person_days
     }
-    owner = find_owner(items, people, person_of_face, settings.people_min_photos)
     demography = demography_histogram(
         [(p.demography, len(p.paths)) for p in people], settings.people_min_photos
     )
     return PeopleReport(
         people=people,
-        owner=owner,
         demography=demography,
         person_of_face=person_of_face,
         close_people=close,
         notes=applied.notes,
     )
+
+
+def _seconds(taken: datetime | None) -> float | None:
+    """A naive local capture time as seconds on its own clock, so whole days are its calendar days."""
+    return None if taken is None else (taken - datetime(1970, 1, 1)).total_seconds()
 
 
 def face_quality(record: FaceRecord) -> float:
