@@ -16,7 +16,7 @@ import numpy as np
 
 GRAPH_ABOVE = 2000  # points; below, the all-pairs tree is fast enough and exact by construction
 GRAPH_NEIGHBOURS = 10
-BLOCK_ROWS = 1024  # rows of one matrix product; not made smaller, as other shapes round differently
+BLOCK_ROWS = 256  # rows of one matrix product: 256 x 100 000 float32 is 100 MB (1024 rows: 400 MB)
 SELECT_CELLS = 1 << 22  # distances one argpartition ranks (its int64 indices: 32 MB), whatever n
 FAR = 4.0  # longer than any distance between unit vectors (at most 2)
 

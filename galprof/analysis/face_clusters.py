@@ -27,6 +27,7 @@ gallery needs beyond a plain clustering:
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ from galprof.config import Settings
 
 # Faces of one clip are linked into one track when this close to the track's mean.
 TRACK_DISTANCE = 0.35
+# Rows of one distance product in _merge_close, and cells of one in _attach (float64: 32 MB).
+BLOCK_ROWS = 1024
+BLOCK_CELLS = 1 << 22
 
 
 @dataclass
@@ -261,7 +265,11 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     clusters; the faces of those parts stay closer on average than the faces of two different people.
 
     The average is the root mean square distance over all cross pairs, which for unit vectors is
-    sqrt(2 - 2 mean_a . mean_b): one matrix product instead of every pair of faces."""
+    sqrt(2 - 2 mean_a . mean_b): one matrix product instead of every pair of faces. That distance is
+    linear in the means, so a merged cluster is under `limit` from another only if one of its parts
+    was: the candidates are the pairs under `limit` (found a block of rows at a time), kept in a heap
+    ordered as an all-pairs argmin would take them (distance, then the lower index, then the higher),
+    and only a cluster that changed is measured again against the others."""
     if limit <= 0 or len(clusters) < 2:
         return clusters
     clusters = [list(c) for c in clusters]
@@ -269,19 +277,29 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     sizes = np.array([len(c) for c in clusters], dtype=np.float64)
     means = np.stack([np.mean([sightings[s].vector for s in c], axis=0) for c in clusters])
     k = len(clusters)
-
-    def rms(rows: np.ndarray) -> np.ndarray:
-        return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * rows @ means.T))
-
-    d = rms(means)
-    np.fill_diagonal(d, np.inf)
     alive = np.ones(k, dtype=bool)
-    blocked = np.zeros((k, k), dtype=bool)
-    while True:
-        masked = np.where(alive[:, None] & alive[None, :] & ~blocked, d, np.inf)
-        a, b = divmod(int(np.argmin(masked)), k)
-        if masked[a, b] >= limit:
-            break
+    version = np.zeros(k, dtype=np.int64)
+    blocked: list[set[int]] = [set() for _ in range(k)]
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push_row(a: int) -> None:
+        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * means @ means[a]))
+        for b in np.flatnonzero((d < limit) & alive).tolist():
+            if b != a:
+                lo, hi = min(a, b), max(a, b)
+                heapq.heappush(heap, (float(d[b]), lo, hi, int(version[lo]), int(version[hi])))
+
+    for start in range(0, k, BLOCK_ROWS):
+        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * means[start:start + BLOCK_ROWS] @ means.T))
+        for r, b in zip(*np.nonzero(d < limit), strict=True):
+            a = start + int(r)
+            if a < b:
+                heap.append((float(d[r, b]), a, int(b), 0, 0))
+    heapq.heapify(heap)
+    while heap:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if not (alive[a] and alive[b]) or va != version[a] or vb != version[b] or b in blocked[a]:
+            continue
         shared = frames[a] & frames[b]
         if shared:
             # Same person seen twice in one frame is impossible: the smaller cluster gives up its
@@ -289,41 +307,66 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
             small = b if sizes[b] <= sizes[a] else a
             rest = [s for s in clusters[small] if not sightings[s].frames & shared]
             if not rest:
-                blocked[a, b] = blocked[b, a] = True
+                blocked[a].add(b)
+                blocked[b].add(a)
                 continue
             clusters[small] = rest
             frames[small] = set().union(*(sightings[s].frames for s in rest))
             sizes[small] = len(rest)
             means[small] = np.mean([sightings[s].vector for s in rest], axis=0)
-            d[small] = d[:, small] = rms(means[small][None])[0]
-            d[small, small] = np.inf
+            version[small] += 1
+            push_row(small)
             continue
         means[a] = (sizes[a] * means[a] + sizes[b] * means[b]) / (sizes[a] + sizes[b])
         sizes[a] += sizes[b]
         clusters[a] += clusters[b]
         frames[a] |= frames[b]
         alive[b] = False
-        d[a] = d[:, a] = rms(means[a][None])[0]
-        d[a, a] = np.inf
+        version[a] += 1
+        for c in blocked[b]:
+            blocked[c].add(a)
         blocked[a] |= blocked[b]
-        blocked[:, a] = blocked[a]
+        push_row(a)
     return [c for c, keep in zip(clusters, alive, strict=True) if keep]
+
+
+def group_means(x: np.ndarray, labels: np.ndarray, groups: Sequence[int]) -> np.ndarray:
+    """The mean row of `x` for each label in `groups`: one weighted count per column instead of one
+    mask per group (quadratic at gallery sizes) and without a copy of `x`."""
+    groups = np.asarray(groups, dtype=np.int64)
+    slot = np.full(int(max(labels.max(initial=-1), groups.max(initial=-1))) + 2, -1, dtype=np.int64)
+    slot[groups + 1] = np.arange(len(groups))
+    index = slot[labels + 1]
+    mine = index >= 0
+    counts = np.bincount(index[mine], minlength=len(groups)).astype(np.float64)
+    sums = np.stack([np.bincount(index[mine], weights=x[mine, j], minlength=len(groups))
+                     for j in range(x.shape[1])], axis=1)
+    return sums / np.maximum(counts, 1)[:, None]
 
 
 def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], limit: float) -> None:
     """Give unlabelled faces the nearest person when closer than `limit` to its centroid and that
-    person has no other face in the same frame; closest pairs first."""
+    person has no other face in the same frame; closest pairs first. The distances are measured a
+    block of faces at a time and only the pairs under `limit` are kept (an all-pairs matrix of the
+    unattached faces and the people took 4 GB at 100 000 faces)."""
     people = sorted(set(labels.tolist()) - {-1})
     loose = np.flatnonzero(labels < 0)
     if not people or not len(loose):
         return
-    centroids = l2_normalise(np.stack([x[labels == c].mean(axis=0) for c in people]))
+    centroids = l2_normalise(group_means(x, labels, people))
     occupied = {(frame_ids[i], labels[i]) for i in np.flatnonzero(labels >= 0)}
-    # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
-    d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * x[loose] @ centroids.T))
-    rows, cols = np.nonzero(d < limit)
-    for k in np.argsort(d[rows, cols], kind="stable"):
-        i, c = loose[rows[k]], people[cols[k]]
+    rows, cols, dists = [], [], []
+    step = max(1, BLOCK_CELLS // len(people))
+    for start in range(0, len(loose), step):
+        # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
+        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * x[loose[start:start + step]] @ centroids.T))
+        r, c = np.nonzero(d < limit)
+        rows.append(r + start)
+        cols.append(c)
+        dists.append(d[r, c])
+    rows_all, cols_all, d_all = np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
+    for k in np.argsort(d_all, kind="stable"):
+        i, c = loose[rows_all[k]], people[cols_all[k]]
         if labels[i] >= 0 or (frame_ids[i], c) in occupied:
             continue
         labels[i] = c
