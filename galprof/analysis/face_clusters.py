@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from galprof.analysis.density import hdbscan_labels
+from galprof.analysis.density import hdbscan_labels, uses_graph
 from galprof.config import Settings
 
 # Faces of one clip are linked into one track when this close to the track's mean.
@@ -201,7 +201,9 @@ def cluster_faces(
 
     sightings = _build_sightings(x, [i for i in range(n) if trusted_mask[i]], frame_ids, clips)
     if sightings:
-        points = np.stack([s.vector for s in sightings])
+        # the neighbour graph computes in float32: stacking in float32 there saves two copies
+        dtype = np.float32 if uses_graph(len(sightings), params.min_samples) else np.float64
+        points = np.stack([s.vector for s in sightings], dtype=dtype)
         clusters = _form_clusters(_hdbscan_labels(points, params), sightings, params)
         if not clusters and params.method == "leaf":
             # one recurring person: leaf selection never returns the tree's root, excess of mass can

@@ -226,6 +226,9 @@ def analyze_people(
     today = today or date.today()
     records, items = _collect_faces(media)
     embeddings = np.stack([r.face.embedding for r in records]) if records else np.zeros((0, 128))
+    for record, row in zip(records, embeddings, strict=True):
+        # the same values as a view of the one matrix: one array per face is 100 MB at 100 000 faces
+        record.face.embedding = row
     corrections = Corrections.from_state(store.get_state(CORRECTIONS_KEY) if store is not None else None)
     raw_ids = _person_ids(records, embeddings, settings, store, corrections)
     x = l2_normalise(embeddings)
