@@ -158,3 +158,13 @@ def test_matched_pairs_equal_a_dense_assignment():
     expected = {(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < ID_MATCH_DISTANCE}
     assert set(_matched_pairs(new, old)) == expected
     assert len(expected) == 250
+
+
+def test_the_callers_embeddings_keep_their_values():
+    """analyze_people keeps one embedding matrix and gives each face a view of its row: same values."""
+    x, _ = identities(3, 10, spread=0.15, seed=8)
+    items = gallery(x)
+    before = [m.frames[0].faces[0].embedding.copy() for m in items]
+    analyze_people(items, Settings(), MemoryStore())
+    for m, original in zip(items, before, strict=True):
+        assert np.array_equal(m.frames[0].faces[0].embedding, original)
