@@ -5,6 +5,7 @@ stable ids across scans (the store's small JSON state), the user's corrections a
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -197,7 +198,9 @@ def _collect_faces(media: Iterable[facts.MediaFacts]) -> tuple[list[FaceRecord],
     records: list[FaceRecord] = []
     items: list[facts.MediaFacts] = []
     for m in media:
-        items.append(m)
+        # the owner step reads each file's EXIF and its first frame's faces: the rest is not kept
+        first = m.frames[:1] if m.frames and m.frames[0].faces else []
+        items.append(m if len(m.frames) == len(first) else dataclasses.replace(m, frames=first))
         taken = media_datetime(m)
         for fi, frame in enumerate(m.frames):
             for ki, face in enumerate(frame.faces):
