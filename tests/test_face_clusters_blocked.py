@@ -107,7 +107,7 @@ def split_people(seed: int, people: int = 60):
 def test_merge_close_equals_all_pairs(seed, limit, monkeypatch):
     clusters, sightings = split_people(seed)
     expected = reference_merge_close(clusters, sightings, limit)
-    monkeypatch.setattr(fc, "BLOCK_ROWS", 7)  # many blocks
+    monkeypatch.setattr(fc, "BLOCK_CELLS", 7 * len(clusters))  # 7 rows a block
     got = fc._merge_close(clusters, sightings, limit)
     assert sorted(map(sorted, got)) == sorted(map(sorted, expected))
     assert len(got) < len(clusters)  # merges did happen: the test can fail
@@ -145,3 +145,10 @@ def test_group_means_equal_masked_means():
     groups = [0, 3, 8]
     expected = np.stack([x[labels == g].mean(axis=0) for g in groups])
     assert np.allclose(fc.group_means(x, labels, groups), expected, rtol=0, atol=1e-12)
+
+
+def test_chord_distances_equal_the_expression():
+    rng = np.random.default_rng(9)
+    dots = rng.uniform(-1.2, 1.2, size=(50, 40))
+    expected = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * dots))
+    assert np.array_equal(fc.chord_distances(dots.copy()), expected)

@@ -39,9 +39,8 @@ from galprof.config import Settings
 
 # Faces of one clip are linked into one track when this close to the track's mean.
 TRACK_DISTANCE = 0.35
-# Rows of one distance product in _merge_close, and cells of one in _attach (float64: 32 MB).
-BLOCK_ROWS = 1024
-BLOCK_CELLS = 1 << 22
+# Cells of one distance product in _merge_close and _attach (float64: 8 MB).
+BLOCK_CELLS = 1 << 20
 
 
 @dataclass
@@ -81,6 +80,15 @@ class ClusterParams:
             attach_distance=settings.face_attach_distance,
             merge_distance=settings.cluster_merge_distance,
         )
+
+
+def chord_distances(dots: np.ndarray) -> np.ndarray:
+    """Distances sqrt(2 - 2 a.b) between unit vectors from their dot products, computed in place (the
+    same values as the expression, without its three temporaries of the block's size)."""
+    np.multiply(dots, -2.0, out=dots)
+    dots += 2.0
+    np.maximum(dots, 0.0, out=dots)
+    return np.sqrt(dots, out=dots)
 
 
 def l2_normalise(x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
@@ -286,14 +294,15 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     heap: list[tuple[float, int, int, int, int]] = []
 
     def push_row(a: int) -> None:
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * means @ means[a]))
+        d = chord_distances(means @ means[a])
         for b in np.flatnonzero((d < limit) & alive).tolist():
             if b != a:
                 lo, hi = min(a, b), max(a, b)
                 heapq.heappush(heap, (float(d[b]), lo, hi, int(version[lo]), int(version[hi])))
 
-    for start in range(0, k, BLOCK_ROWS):
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * means[start:start + BLOCK_ROWS] @ means.T))
+    rows = max(1, BLOCK_CELLS // k)
+    for start in range(0, k, rows):
+        d = chord_distances(means[start:start + rows] @ means.T)
         for r, b in zip(*np.nonzero(d < limit), strict=True):
             a = start + int(r)
             if a < b:
@@ -362,7 +371,7 @@ def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], li
     step = max(1, BLOCK_CELLS // len(people))
     for start in range(0, len(loose), step):
         # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * x[loose[start:start + step]] @ centroids.T))
+        d = chord_distances(x[loose[start:start + step]] @ centroids.T)
         r, c = np.nonzero(d < limit)
         rows.append(r + start)
         cols.append(c)

@@ -25,7 +25,7 @@ from galprof.analysis.demography import (
     fuse_person,
     media_datetime,
 )
-from galprof.analysis.face_clusters import ClusterParams, cluster_faces, l2_normalise
+from galprof.analysis.face_clusters import ClusterParams, chord_distances, cluster_faces, l2_normalise
 from galprof.analysis.owner import OwnerResult, find_owner
 from galprof.config import Settings
 
@@ -73,8 +73,9 @@ def _matched_pairs(new: np.ndarray, old: np.ndarray) -> list[tuple[int, int]]:
     from scipy.sparse.csgraph import connected_components
 
     rows, cols, dists = [], [], []
-    for start in range(0, len(new), 1024):
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * new[start:start + 1024] @ old.T))
+    step = max(1, (1 << 20) // max(1, len(old)))
+    for start in range(0, len(new), step):
+        d = chord_distances(new[start:start + step] @ old.T)
         r, c = np.nonzero(d < ID_MATCH_DISTANCE)
         rows.append(r + start)
         cols.append(c)

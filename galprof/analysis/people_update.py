@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from galprof.analysis.corrections import Corrections
-from galprof.analysis.face_clusters import ClusterParams
+from galprof.analysis.face_clusters import ClusterParams, chord_distances
 
 STATE_KEY = "people.faces"
 STATE_VERSION = 1
@@ -36,7 +36,7 @@ INCREMENTAL_ABOVE = 2000  # faces; the size where clustering leaves the all-pair
 RECLUSTER_FRACTION = 0.02  # of the gallery's faces, left without a person since the last clustering
 RECLUSTER_MIN_FACES = 20
 NEIGHBOURS = 4  # nearest placed faces looked at per new face (the nearest may be in a full frame)
-BLOCK_CELLS = 1 << 22  # new faces x placed faces of one distance product (float32: 16 MB)
+BLOCK_CELLS = 1 << 21  # new faces x placed faces of one distance product (float32: 8 MB)
 
 
 @dataclass
@@ -151,7 +151,7 @@ def _attach_new(refs: Sequence[FaceRef], x: np.ndarray, ids: list[int | None], n
         dots = x[rows] @ members.T
         nearest = np.argpartition(dots, -k, axis=1)[:, -k:] if k < len(placed) else np.tile(
             np.arange(len(placed)), (len(rows), 1))
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * np.take_along_axis(dots, nearest, axis=1)))
+        d = chord_distances(np.take_along_axis(dots, nearest, axis=1))
         for r, c in zip(*np.nonzero(d < limit), strict=True):
             pairs.append((float(d[r, c]), int(rows[r]), int(placed[nearest[r, c]])))
     occupied = {(refs[i].path, refs[i].frame, p) for i, p in enumerate(ids) if p is not None}
