@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from galprof.analysis import face_clusters as fc
+from galprof.analysis import unit_distances
 
 
 def reference_merge_close(clusters, sightings, limit):
@@ -107,7 +108,7 @@ def split_people(seed: int, people: int = 60):
 def test_merge_close_equals_all_pairs(seed, limit, monkeypatch):
     clusters, sightings = split_people(seed)
     expected = reference_merge_close(clusters, sightings, limit)
-    monkeypatch.setattr(fc, "BLOCK_CELLS", 7 * len(clusters))  # 7 rows a block
+    monkeypatch.setattr(unit_distances, "BLOCK_CELLS", 7 * len(clusters))  # 7 rows a block
     got = fc._merge_close(clusters, sightings, limit)
     assert sorted(map(sorted, got)) == sorted(map(sorted, expected))
     assert len(got) < len(clusters)  # merges did happen: the test can fail
@@ -131,7 +132,7 @@ def test_attach_equals_all_pairs(seed, monkeypatch):
     frame_ids = [f"f{int(i)}" for i in rng.integers(0, 1500, 3000)]  # many faces share a frame
     expected = labels.copy()
     reference_attach(x, expected, frame_ids, 0.4)
-    monkeypatch.setattr(fc, "BLOCK_CELLS", 40 * 13)  # 13 faces a block
+    monkeypatch.setattr(unit_distances, "BLOCK_CELLS", 40 * 13)  # 13 faces a block
     got = labels.copy()
     fc._attach(x, got, frame_ids, 0.4)
     assert np.array_equal(got, expected)
@@ -144,11 +145,11 @@ def test_group_means_equal_masked_means():
     labels = rng.integers(-1, 9, 500)
     groups = [0, 3, 8]
     expected = np.stack([x[labels == g].mean(axis=0) for g in groups])
-    assert np.allclose(fc.group_means(x, labels, groups), expected, rtol=0, atol=1e-12)
+    assert np.allclose(unit_distances.group_means(x, labels, groups), expected, rtol=0, atol=1e-12)
 
 
 def test_chord_distances_equal_the_expression():
     rng = np.random.default_rng(9)
     dots = rng.uniform(-1.2, 1.2, size=(50, 40))
     expected = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * dots))
-    assert np.array_equal(fc.chord_distances(dots.copy()), expected)
+    assert np.array_equal(unit_distances.chord_distances(dots.copy()), expected)

@@ -34,13 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from galprof.analysis import unit_distances
 from galprof.analysis.density import hdbscan_labels, uses_graph
+from galprof.analysis.unit_distances import chord_distances, group_means
 from galprof.config import Settings
 
 # Faces of one clip are linked into one track when this close to the track's mean.
 TRACK_DISTANCE = 0.35
-# Cells of one distance product in _merge_close and _attach (float64: 8 MB).
-BLOCK_CELLS = 1 << 20
 
 
 @dataclass
@@ -80,15 +80,6 @@ class ClusterParams:
             attach_distance=settings.face_attach_distance,
             merge_distance=settings.cluster_merge_distance,
         )
-
-
-def chord_distances(dots: np.ndarray) -> np.ndarray:
-    """Distances sqrt(2 - 2 a.b) between unit vectors from their dot products, computed in place (the
-    same values as the expression, without its three temporaries of the block's size)."""
-    np.multiply(dots, -2.0, out=dots)
-    dots += 2.0
-    np.maximum(dots, 0.0, out=dots)
-    return np.sqrt(dots, out=dots)
 
 
 def l2_normalise(x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
@@ -300,7 +291,7 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
                 lo, hi = min(a, b), max(a, b)
                 heapq.heappush(heap, (float(d[b]), lo, hi, int(version[lo]), int(version[hi])))
 
-    rows = max(1, BLOCK_CELLS // k)
+    rows = max(1, unit_distances.BLOCK_CELLS // k)
     for start in range(0, k, rows):
         d = chord_distances(means[start:start + rows] @ means.T)
         for r, b in zip(*np.nonzero(d < limit), strict=True):
@@ -342,20 +333,6 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     return [c for c, keep in zip(clusters, alive, strict=True) if keep]
 
 
-def group_means(x: np.ndarray, labels: np.ndarray, groups: Sequence[int]) -> np.ndarray:
-    """The mean row of `x` for each label in `groups`: one weighted count per column instead of one
-    mask per group (quadratic at gallery sizes) and without a copy of `x`."""
-    groups = np.asarray(groups, dtype=np.int64)
-    slot = np.full(int(max(labels.max(initial=-1), groups.max(initial=-1))) + 2, -1, dtype=np.int64)
-    slot[groups + 1] = np.arange(len(groups))
-    index = slot[labels + 1]
-    mine = index >= 0
-    counts = np.bincount(index[mine], minlength=len(groups)).astype(np.float64)
-    sums = np.stack([np.bincount(index[mine], weights=x[mine, j], minlength=len(groups))
-                     for j in range(x.shape[1])], axis=1)
-    return sums / np.maximum(counts, 1)[:, None]
-
-
 def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], limit: float) -> None:
     """Give unlabelled faces the nearest person when closer than `limit` to its centroid and that
     person has no other face in the same frame; closest pairs first. The distances are measured a
@@ -368,7 +345,7 @@ def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], li
     centroids = l2_normalise(group_means(x, labels, people))
     occupied = {(frame_ids[i], labels[i]) for i in np.flatnonzero(labels >= 0)}
     rows, cols, dists = [], [], []
-    step = max(1, BLOCK_CELLS // len(people))
+    step = max(1, unit_distances.BLOCK_CELLS // len(people))
     for start in range(0, len(loose), step):
         # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
         d = chord_distances(x[loose[start:start + step]] @ centroids.T)

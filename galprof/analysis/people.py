@@ -25,8 +25,9 @@ from galprof.analysis.demography import (
     fuse_person,
     media_datetime,
 )
-from galprof.analysis.face_clusters import ClusterParams, chord_distances, cluster_faces, l2_normalise
+from galprof.analysis.face_clusters import ClusterParams, cluster_faces, l2_normalise
 from galprof.analysis.owner import OwnerResult, find_owner
+from galprof.analysis.unit_distances import chord_distances
 from galprof.config import Settings
 
 STATE_KEY = "people"

@@ -28,7 +28,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from galprof.analysis.corrections import Corrections
-from galprof.analysis.face_clusters import ClusterParams, chord_distances
+from galprof.analysis.face_clusters import ClusterParams
+from galprof.analysis.unit_distances import chord_distances
 
 STATE_KEY = "people.faces"
 STATE_VERSION = 1
