@@ -36,7 +36,7 @@ import numpy as np
 
 from galprof.analysis import unit_distances
 from galprof.analysis.density import hdbscan_labels, uses_graph
-from galprof.analysis.unit_distances import chord_distances, group_means
+from galprof.analysis.unit_distances import chord_distances, close_pairs, group_means
 from galprof.config import Settings
 
 # Faces of one clip are linked into one track when this close to the track's mean.
@@ -282,7 +282,6 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     alive = np.ones(k, dtype=bool)
     version = np.zeros(k, dtype=np.int64)
     blocked: list[set[int]] = [set() for _ in range(k)]
-    heap: list[tuple[float, int, int, int, int]] = []
 
     def push_row(a: int) -> None:
         d = chord_distances(means @ means[a])
@@ -291,13 +290,7 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
                 lo, hi = min(a, b), max(a, b)
                 heapq.heappush(heap, (float(d[b]), lo, hi, int(version[lo]), int(version[hi])))
 
-    rows = max(1, unit_distances.BLOCK_CELLS // k)
-    for start in range(0, k, rows):
-        d = chord_distances(means[start:start + rows] @ means.T)
-        for r, b in zip(*np.nonzero(d < limit), strict=True):
-            a = start + int(r)
-            if a < b:
-                heap.append((float(d[r, b]), a, int(b), 0, 0))
+    heap = [(d, a, b, 0, 0) for d, a, b in close_pairs(means, limit)]
     heapq.heapify(heap)
     while heap:
         _, a, b, va, vb = heapq.heappop(heap)

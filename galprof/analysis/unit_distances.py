@@ -32,3 +32,17 @@ def group_means(x: np.ndarray, labels: np.ndarray, groups: Sequence[int]) -> np.
     sums = np.stack([np.bincount(index[mine], weights=x[mine, j], minlength=len(groups))
                      for j in range(x.shape[1])], axis=1)
     return sums / np.maximum(counts, 1)[:, None]
+
+
+def close_pairs(rows: np.ndarray, limit: float) -> list[tuple[float, int, int]]:
+    """(distance, a, b) with a < b for every pair of `rows` closer than `limit` (sqrt(2 - 2 a.b), as for
+    unit vectors), found a block of rows at a time."""
+    pairs: list[tuple[float, int, int]] = []
+    step = max(1, BLOCK_CELLS // max(1, len(rows)))
+    for start in range(0, len(rows), step):
+        d = chord_distances(rows[start:start + step] @ rows.T)
+        for r, b in zip(*np.nonzero(d < limit), strict=True):
+            a = start + int(r)
+            if a < b:
+                pairs.append((float(d[r, b]), a, int(b)))
+    return pairs
