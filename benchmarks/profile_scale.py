@@ -4,6 +4,11 @@ writing its JSON, on a cache of N synthetic but realistic rows, with the growth 
 
     .venv/bin/python benchmarks/profile_scale.py --photos 20000
     .venv/bin/python benchmarks/profile_scale.py --photos 5000,20000,100000 --json out.json
+    .venv/bin/python benchmarks/profile_scale.py --photos 20000,100000 --grow 1
+
+`--grow PCT` then adds PCT % new photos (faces of the same people) to each cache and measures the
+profile step again with the state the first one left (what a re-scan after new photos does: the people
+are updated, not clustered again), then removes those rows so the cache can be kept.
 
 Each row is a MediaFacts as a scan stores it (a 1280-d photo embedding, classifier top-5, 0-4
 objects, 0-3 faces with 128-d embeddings drawn around one of N/25 people, EXIF dates over three years
@@ -91,6 +96,27 @@ def fill(cache: str, photos: int, seed: int = 2026) -> None:
             store.put(synthetic_media(i, rng, people), SIGNATURE)
 
 
+def grow(cache: str, photos: int, extra: int, seed: int = 2026) -> None:
+    """Add photos photos..photos+extra-1, faces of the same people as `fill` made."""
+    from galprof.store import Store
+
+    people = np.random.default_rng(seed).normal(size=(max(2, photos // 25), 128))
+    people /= np.linalg.norm(people, axis=1, keepdims=True)
+    rng = np.random.default_rng(seed + 1)
+    with Store(cache) as store:
+        for i in range(photos, photos + extra):
+            m = synthetic_media(i, rng, people)
+            m.path = f"{ROOT}/new/IMG_{i:06d}.jpg"
+            store.put(m, SIGNATURE)
+
+
+def shrink(cache: str) -> None:
+    from galprof.store import Store
+
+    with Store(cache) as store, store.conn:
+        store.conn.execute("DELETE FROM media WHERE path LIKE ?", (f"{ROOT}/new/%",))
+
+
 def peak_rss_mb() -> float:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -101,8 +127,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(cache: str, out: str) -> dict:
-    """Build and write the profile of the cache, as `galprof scan` does after the analysis."""
+def measure(cache: str, out: str, first: bool = True) -> dict:
+    """Build and write the profile of the cache, as `galprof scan` does after the analysis (a first
+    scan: the state emptied; else with the state an earlier profile left)."""
     from galprof.config import Settings
     from galprof.pipeline import ScanResult
     from galprof.profile_cache import profile_for_scan
@@ -111,7 +138,7 @@ def measure(cache: str, out: str) -> dict:
 
     store = Store(cache, create=False)
     with store.conn:  # a first scan: no stored document to reuse, no person ids from an earlier run
-        store.conn.execute("DELETE FROM state")
+        store.conn.execute("DELETE FROM state" if first else "DELETE FROM state WHERE key LIKE 'profile.document:%'")
     paths = store.paths()
     result = ScanResult(folder=ROOT, store=store, paths=paths, errors=[], warnings=[], stats={},
                         signature=SIGNATURE)
@@ -125,7 +152,8 @@ def measure(cache: str, out: str) -> dict:
             "build_cpu_s": round(cpu_build, 2), "build_wall_s": round(wall_build, 2),
             "json_cpu_s": round(time.process_time() - cpu - cpu_build, 2),
             "json_wall_s": round(time.perf_counter() - wall - wall_build, 2),
-            "peak_rss_mb": round(peak_rss_mb(), 1), "json_mb": round(os.path.getsize(out) / 2**20, 1)}
+            "peak_rss_mb": round(peak_rss_mb(), 1), "json_mb": round(os.path.getsize(out) / 2**20, 1),
+            "people_wall_s": document["timings"]["profile"]["people"]}
 
 
 def child(args: list[str], src: str | None) -> str:
@@ -144,13 +172,23 @@ def main() -> None:
     parser.add_argument("--src", help="the galprof source tree to measure (default: the installed one)")
     parser.add_argument("--keep", help="folder to keep the filled caches in (reused when present)")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--grow", type=float, default=0.0, help="then add this many %% new photos and measure again")
     parser.add_argument("--_fill", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--_grow", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--_shrink", nargs=1, help=argparse.SUPPRESS)
     parser.add_argument("--_measure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--_remeasure", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._fill:
         return fill(args._fill[0], int(args._fill[1]))
+    if args._grow:
+        return grow(args._grow[0], int(args._grow[1]), int(args._grow[2]))
+    if args._shrink:
+        return shrink(args._shrink[0])
     if args._measure:
         return print(json.dumps(measure(*args._measure)))
+    if args._remeasure:
+        return print(json.dumps(measure(*args._remeasure, first=False)))
     sizes = [int(s) for s in args.photos.split(",")]
     work = args.keep or tempfile.mkdtemp(prefix="galprof-profile-scale-")
     os.makedirs(work, exist_ok=True)
@@ -161,15 +199,38 @@ def main() -> None:
             started = time.perf_counter()
             child(["--_fill", cache, str(n)], None)
             print(f"filled {n} rows in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        row = json.loads(child(["--_measure", cache, os.path.join(work, f"profile-{n}.json")], args.src))
+        out = os.path.join(work, f"profile-{n}.json")
+        row = json.loads(child(["--_measure", cache, out], args.src))
+        if args.grow:
+            extra = max(1, round(n * args.grow / 100))
+            child(["--_grow", cache, str(n), str(extra)], None)
+            try:
+                again = json.loads(child(["--_remeasure", cache, out], args.src))
+            finally:
+                child(["--_shrink", cache], None)
+            row["grown"] = {"added": extra, **again}
         rows.append(row)
-        print(" ".join(f"{k}={v}" for k, v in row.items()), file=sys.stderr, flush=True)
+        print(json.dumps(row), file=sys.stderr, flush=True)
     report(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 def report(rows: list[dict]) -> None:
+    _report_first(rows)
+    grown = [r for r in rows if "grown" in r]
+    if grown:
+        print()
+        print("| photos | + new photos | people | build CPU s (first -> after adding) | people step wall s"
+              " (first -> after adding) | peak RSS MB (after adding) |")
+        print("|---|---|---|---|---|---|")
+        for r in grown:
+            g = r["grown"]
+            print(f"| {r['photos']} | {g['added']} | {g['people']} | {r['build_cpu_s']} -> {g['build_cpu_s']} |"
+                  f" {r['people_wall_s']} -> {g['people_wall_s']} | {g['peak_rss_mb']} |")
+
+
+def _report_first(rows: list[dict]) -> None:
     print("| photos | people | build CPU s | build wall s | JSON CPU s | peak RSS MB | base MB | KB/photo"
           " above base | JSON MB | exponent (CPU) |")
     print("|---|---|---|---|---|---|---|---|---|---|")

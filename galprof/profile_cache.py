@@ -23,6 +23,9 @@ from galprof import __version__
 from galprof.config import Settings
 
 STATE_PREFIX = "profile.document:"
+# The scan's own bookkeeping (the inline engine's in-flight marker, written only by scans that use that
+# engine) is no input of the profile: keying on it made the re-scan after a pool scan rebuild it.
+NOT_PROFILE_STATE = (STATE_PREFIX, "pipeline.")
 RUN_FIELDS = ("created_at", "timings", "scan")  # describe the run, not the gallery: always fresh
 
 
@@ -64,7 +67,7 @@ def profile_key(result: Any, settings: Settings, schema_version: str) -> str:
         "signature": result.signature, "settings": settings.to_dict(), "named_files": _named_files(settings),
         "errors": [[e.path, e.stage, e.reason] for e in result.errors],
         "notes": [[n.path, n.stage, n.reason] for n in result.warnings],
-        "state": result.store.state_stamp(exclude_prefix=STATE_PREFIX),
+        "state": result.store.state_stamp(exclude_prefix=NOT_PROFILE_STATE),
     }
     digest.update(json.dumps(head, sort_keys=True, default=str).encode())
     for row in result.store.row_stamps(result.paths):

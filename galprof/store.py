@@ -210,8 +210,8 @@ class Store:
         row = self.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def state_stamp(self, exclude_prefix: str) -> str:
-        """A digest of every state document whose key does not start with `exclude_prefix`."""
+    def state_stamp(self, exclude_prefix: str | tuple[str, ...]) -> str:
+        """A digest of every state document whose key does not start with `exclude_prefix` (or any of them)."""
         digest = hashlib.sha256()
         for key, value in self.conn.execute("SELECT key, value FROM state ORDER BY key"):
             if not key.startswith(exclude_prefix):

@@ -85,8 +85,7 @@ def test_limits_and_rule_off():
     assert ages.member_limit(0.42, [0]) == RULE.young_member_distance
     assert ages.member_limit(0.42, [1]) == 0.42 and ages.member_limit(0.42, [2]) == 0.42
     assert ages.member_limit(0.0, [0]) == 0.0  # trimming off stays off
-    limits = ages.merge_limits(0.36, [[0], [1]])
-    assert limits[0, 1] == RULE.young_merge_distance and limits[1, 1] == 0.36
+    assert ages.young_merge_limit(0.36) == RULE.young_merge_distance and ages.young_merge_limit(0.0) == 0.0
     attach = ages.attach_limits(0.40, [0, 1], [[1]])
     assert attach[0, 0] == RULE.young_attach_distance and attach[1, 0] == 0.40
     off = FaceAges([3.0], [T0], 1, replace(RULE, young_age=0.0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -81,15 +82,35 @@ def test_precision_pairs_and_ratios():
 
 
 def test_estimate_from_a_scan_and_from_a_stage():
-    scan = {"first": {"files": 10, "wall_s": 2.0}, "rescan": {"files": 10, "wall_s": 0.1}}
+    from galprof.bench import growth
+
+    scan = {"first": {"files": 10, "wall_s": 2.0, "scan_s": 1.5}, "rescan": {"files": 10, "wall_s": 0.1}}
     est = bench.estimate(20000, scan, None, 2)
-    assert est["seconds"] == 4000 and est["rescan_seconds"] == 200
-    scan.update(startup={"wall_s": 1.1}, steady_files_per_s=10.0, steady_idle_cores_files_per_s=20.0)
+    # the analysis is linear in files, the profile step follows the measured curve
+    assert est["analysis_seconds"] == 3000
+    assert est["profile_seconds"] == round(growth.PROFILE_FIRST.at(20000))
+    assert est["seconds"] == round(3000 + growth.PROFILE_FIRST.at(20000))
+    scan.update(startup={"wall_s": 1.1, "scan_s": 1.0}, steady_scan_s_per_file=0.1, steady_files_per_s=10.0,
+                steady_idle_cores_files_per_s=20.0,
+                steady_cpu_ms_per_file=2 * growth.REFERENCE_CPU_MS_PER_FILE)
     est = bench.estimate(20000, scan, None, 2)
-    assert est["seconds"] == 2001 and est["idle_cores_seconds"] == 1001
+    # a machine twice as slow per file as the reference takes twice the reference profile step
+    assert est["analysis_seconds"] == 2001
+    assert est["profile_seconds"] == round(2 * growth.PROFILE_FIRST.at(20000))
     est = bench.estimate(1000, None, 50.0, 2)
     assert est["seconds"] == 25
     assert "skipped" in bench.estimate(1000, None, None, 2)
+
+
+def test_growth_curve_uses_the_measured_exponent_not_a_line():
+    from galprof.bench.growth import Curve
+
+    curve = Curve(((1000, 1.0), (4000, 8.0), (8000, 40.0)), "test")
+    assert curve.exponent(1) == pytest.approx(1.5) and curve.exponent(2) == pytest.approx(math.log2(5))
+    assert curve.at(4000) == pytest.approx(8.0) and curve.at(8000) == pytest.approx(40.0)
+    assert curve.at(2000) == pytest.approx(2 ** 1.5)  # between the first two sizes
+    assert curve.at(16000) == pytest.approx(200.0)  # beyond: the last exponent, 40 x 5
+    assert curve.at(500) == pytest.approx(0.5 ** 1.5)  # below: the first exponent
 
 
 def test_synthetic_jpegs_are_phone_like(tmp_path, tiny_gallery):

@@ -74,3 +74,18 @@ def test_later_stage_state_is_part_of_the_key(tmp_path):
     with Store(cache) as store:
         store.set_state("people.corrections", {"names": {"1": "Alice"}})
     assert "profile_reused" not in _profile(gallery, cache)["scan"]
+
+
+def test_the_scans_own_state_is_not_part_of_the_key(tmp_path):
+    """The inline engine's in-flight marker is written by some scans only (not by a pool scan): a
+    re-scan that writes it for the first time still reuses the profile."""
+    from galprof.pipeline import INFLIGHT_KEY
+    from galprof.store import Store
+
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+    _profile(gallery, cache)
+    with Store(cache) as store:
+        store.conn.execute("DELETE FROM state WHERE key = ?", (INFLIGHT_KEY,))
+        store.conn.commit()
+        store.set_state("pipeline.something_else", {"x": 1})
+    assert _profile(gallery, cache)["scan"].get("profile_reused")

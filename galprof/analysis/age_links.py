@@ -68,11 +68,9 @@ class FaceAges:
     def member_limit(self, limit: float, faces: Sequence[int]) -> float:
         return _stricter(limit, self.rule.young_member_distance) if self.is_young(faces) else limit
 
-    def merge_limits(self, limit: float, groups: Sequence[Sequence[int]]) -> np.ndarray:
-        """(k, k) merge limits: the stricter young limit where either group is young."""
-        young = np.array([self.is_young(g) for g in groups], dtype=bool)
-        strict = _stricter(limit, self.rule.young_merge_distance)
-        return np.where(young[:, None] | young[None, :], strict, limit)
+    def young_merge_limit(self, limit: float) -> float:
+        """The merge limit where either group is young."""
+        return _stricter(limit, self.rule.young_merge_distance)
 
     def attach_limits(self, limit: float, loose: Sequence[int], people: Sequence[Sequence[int]]) -> np.ndarray:
         """(len(loose), len(people)) attach limits: stricter where the face or the person is young,

@@ -16,9 +16,15 @@ import numpy as np
 
 GRAPH_ABOVE = 2000  # points; below, the all-pairs tree is fast enough and exact by construction
 GRAPH_NEIGHBOURS = 10
-BLOCK_ROWS = 1024  # rows of one matrix product; not made smaller, as other shapes round differently
+BLOCK_ROWS = 64  # rows of one matrix product: 64 x 100 000 float32 is 25 MB (1024 rows: 400 MB)
 SELECT_CELLS = 1 << 22  # distances one argpartition ranks (its int64 indices: 32 MB), whatever n
 FAR = 4.0  # longer than any distance between unit vectors (at most 2)
+
+
+def uses_graph(n: int, min_samples: int, graph_above: int | None = None) -> bool:
+    """Whether `hdbscan_labels` takes the neighbour graph for n points (it computes in float32 then, so
+    a caller may hand it float32 points and save a copy)."""
+    return n > (GRAPH_ABOVE if graph_above is None else graph_above) and min_samples <= 1
 
 
 def hdbscan_labels(points: np.ndarray, min_size: int, min_samples: int, epsilon: float, method: str,
@@ -39,7 +45,7 @@ def hdbscan_labels(points: np.ndarray, min_size: int, min_samples: int, epsilon:
         model = HDBSCAN(min_samples=max(1, min(min_samples + 1, n)), metric="euclidean", copy=True, **options)
         return np.asarray(model.fit_predict(points), dtype=np.int64)
     data, metric = points, "euclidean"
-    if n > (GRAPH_ABOVE if graph_above is None else graph_above) and min_samples <= 1:
+    if uses_graph(n, min_samples, graph_above):
         data, metric = neighbour_graph(points, GRAPH_NEIGHBOURS), "precomputed"
     model = hdbscan.HDBSCAN(min_samples=max(1, min(min_samples, n - 1)), metric=metric, **options)
     return np.asarray(model.fit_predict(data), dtype=np.int64)

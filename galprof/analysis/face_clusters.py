@@ -30,14 +30,17 @@ gallery needs beyond a plain clustering:
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from galprof.analysis import unit_distances
 from galprof.analysis.age_links import AgeRule, FaceAges
-from galprof.analysis.density import hdbscan_labels
+from galprof.analysis.density import hdbscan_labels, uses_graph
+from galprof.analysis.unit_distances import chord_distances, close_pairs, group_means
 from galprof.config import Settings
 
 # Faces of one clip are linked into one track when this close to the track's mean.
@@ -86,8 +89,8 @@ class ClusterParams:
         )
 
 
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
+def l2_normalise(x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    x = np.asarray(x, dtype=dtype)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)
 
@@ -201,14 +204,17 @@ def cluster_faces(
     labels = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return labels
-    x = l2_normalise(np.asarray(embeddings))
     trusted_mask = np.ones(n, dtype=bool) if trusted is None else np.asarray(trusted, dtype=bool)
+    # Where the neighbour graph takes over (it computes in float32), float32 throughout halves the
+    # largest arrays of a 100 000-face gallery; small galleries keep float64 and their exact results.
+    large = uses_graph(int(trusted_mask.sum()), params.min_samples)
+    x = l2_normalise(np.asarray(embeddings), np.float32 if large else np.float64)
     clips: Sequence[Hashable | None] = clip_ids if clip_ids is not None else [None] * n
     face_ages = FaceAges(ages, taken, n, params.ages)
 
     sightings = _build_sightings(x, [i for i in range(n) if trusted_mask[i]], frame_ids, clips)
     if sightings:
-        points = np.stack([s.vector for s in sightings])
+        points = np.stack([s.vector for s in sightings], dtype=x.dtype)
         clusters = _form_clusters(_hdbscan_labels(points, params), sightings, params, face_ages)
         if not clusters and params.method == "leaf":
             # one recurring person: leaf selection never returns the tree's root, excess of mass can
@@ -281,7 +287,11 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     clusters; the faces of those parts stay closer on average than the faces of two different people.
 
     The average is the root mean square distance over all cross pairs, which for unit vectors is
-    sqrt(2 - 2 mean_a . mean_b): one matrix product instead of every pair of faces."""
+    sqrt(2 - 2 mean_a . mean_b): one matrix product instead of every pair of faces. That distance is
+    linear in the means, so a merged cluster is under `limit` from another only if one of its parts
+    was: the candidates are the pairs under `limit` (found a block of rows at a time), kept in a heap
+    ordered as an all-pairs argmin would take them (distance, then the lower index, then the higher),
+    and only a cluster that changed is measured again against the others."""
     if limit <= 0 or len(clusters) < 2:
         return clusters
     clusters = [list(c) for c in clusters]
@@ -289,22 +299,33 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     sizes = np.array([len(c) for c in clusters], dtype=np.float64)
     means = np.stack([np.mean([sightings[s].vector for s in c], axis=0) for c in clusters])
     k = len(clusters)
-
-    def rms(rows: np.ndarray) -> np.ndarray:
-        return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * rows @ means.T))
-
-    d = rms(means)
-    np.fill_diagonal(d, np.inf)
     alive = np.ones(k, dtype=bool)
+    version = np.zeros(k, dtype=np.int64)
+    blocked: list[set[int]] = [set() for _ in range(k)]
     # young clusters merge under a stricter limit; clusters whose ages do not fit their dates never
-    groups = [_faces_of(c, sightings) for c in clusters]
-    limits = ages.merge_limits(limit, groups) if ages else np.full((k, k), limit)
-    blocked = ages.birth_conflicts(groups) if ages else np.zeros((k, k), dtype=bool)
-    while True:
-        masked = np.where(alive[:, None] & alive[None, :] & ~blocked & (d < limits), d, np.inf)
-        a, b = divmod(int(np.argmin(masked)), k)
-        if not np.isfinite(masked[a, b]):
-            break
+    groups = [_faces_of(c, sightings) for c in clusters] if ages else []
+    young = np.array([ages.is_young(g) for g in groups], dtype=bool) if ages else np.zeros(k, dtype=bool)
+    strict = ages.young_merge_limit(limit) if ages else limit
+
+    def push_row(a: int) -> None:
+        d = chord_distances(means @ means[a])
+        for b in np.flatnonzero((d < limit) & alive).tolist():
+            if b != a:
+                lo, hi = min(a, b), max(a, b)
+                heapq.heappush(heap, (float(d[b]), lo, hi, int(version[lo]), int(version[hi])))
+
+    heap = [(d, a, b, 0, 0) for d, a, b in close_pairs(means, limit)]
+    heapq.heapify(heap)
+    while heap:
+        dist, a, b, va, vb = heapq.heappop(heap)
+        if not (alive[a] and alive[b]) or va != version[a] or vb != version[b] or b in blocked[a]:
+            continue
+        if (young[a] or young[b]) and dist >= strict:
+            continue
+        if ages and ages.birth_conflicts([groups[a], groups[b]])[0, 1]:
+            blocked[a].add(b)
+            blocked[b].add(a)
+            continue
         shared = frames[a] & frames[b]
         if shared:
             # Same person seen twice in one frame is impossible: the smaller cluster gives up its
@@ -312,49 +333,69 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
             small = b if sizes[b] <= sizes[a] else a
             rest = [s for s in clusters[small] if not sightings[s].frames & shared]
             if not rest:
-                blocked[a, b] = blocked[b, a] = True
+                blocked[a].add(b)
+                blocked[b].add(a)
                 continue
             clusters[small] = rest
             frames[small] = set().union(*(sightings[s].frames for s in rest))
             sizes[small] = len(rest)
             means[small] = np.mean([sightings[s].vector for s in rest], axis=0)
-            d[small] = d[:, small] = rms(means[small][None])[0]
-            d[small, small] = np.inf
+            version[small] += 1
+            push_row(small)
             continue
         means[a] = (sizes[a] * means[a] + sizes[b] * means[b]) / (sizes[a] + sizes[b])
         sizes[a] += sizes[b]
         clusters[a] += clusters[b]
         frames[a] |= frames[b]
         alive[b] = False
-        d[a] = d[:, a] = rms(means[a][None])[0]
-        d[a, a] = np.inf
+        version[a] += 1
+        for c in blocked[b]:
+            blocked[c].add(a)
         blocked[a] |= blocked[b]
-        blocked[:, a] = blocked[a]
-        limits[a] = np.minimum(limits[a], limits[b])
-        limits[:, a] = limits[a]
+        push_row(a)
+        if ages:
+            groups[a] += groups[b]
+            young[a] |= young[b]
     return [c for c, keep in zip(clusters, alive, strict=True) if keep]
 
 
 def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], limit: float,
             ages: FaceAges | None = None) -> None:
     """Give unlabelled faces the nearest person when closer than `limit` (stricter for young faces and
-    people) to its centroid and that person has no other face in the same frame; closest pairs first."""
+    people) to its centroid and that person has no other face in the same frame; closest pairs first.
+    The distances are measured a block of faces at a time and only the pairs under the limit are kept
+    (an all-pairs matrix of the unattached faces and the people took 4 GB at 100 000 faces)."""
     people = sorted(set(labels.tolist()) - {-1})
     loose = np.flatnonzero(labels < 0)
     if not people or not len(loose):
         return
-    centroids = l2_normalise(np.stack([x[labels == c].mean(axis=0) for c in people]))
+    centroids = l2_normalise(group_means(x, labels, people))
     occupied = {(frame_ids[i], labels[i]) for i in np.flatnonzero(labels >= 0)}
-    # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
-    d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * x[loose] @ centroids.T))
-    limits = ages.attach_limits(limit, loose, [np.flatnonzero(labels == c) for c in people]) if ages else limit
-    rows, cols = np.nonzero(d < limits)
-    for k in np.argsort(d[rows, cols], kind="stable"):
-        i, c = loose[rows[k]], people[cols[k]]
+    members = _members_of(labels, people) if ages else []
+    rows, cols, dists = [], [], []
+    step = max(1, unit_distances.BLOCK_CELLS // len(people))
+    for start in range(0, len(loose), step):
+        # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
+        d = chord_distances(x[loose[start:start + step]] @ centroids.T)
+        limits = ages.attach_limits(limit, loose[start:start + step], members) if ages else limit
+        r, c = np.nonzero(d < limits)
+        rows.append(r + start)
+        cols.append(c)
+        dists.append(d[r, c])
+    rows_all, cols_all, d_all = np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
+    for k in np.argsort(d_all, kind="stable"):
+        i, c = loose[rows_all[k]], people[cols_all[k]]
         if labels[i] >= 0 or (frame_ids[i], c) in occupied:
             continue
         labels[i] = c
         occupied.add((frame_ids[i], c))
+
+
+def _members_of(labels: np.ndarray, people: Sequence[int]) -> list[np.ndarray]:
+    """The face indices of each of `people`, in one sort instead of one scan per person."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], [(p, p + 1) for p in people])
+    return [order[lo:hi] for lo, hi in bounds]
 
 
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from galprof import facts
+from galprof.analysis import people_update as update
 from galprof.analysis.corrections import STATE_KEY as CORRECTIONS_KEY
 from galprof.analysis.corrections import Corrections, apply_corrections
 from galprof.analysis.demography import (
@@ -25,6 +26,7 @@ from galprof.analysis.demography import (
     media_datetime,
 )
 from galprof.analysis.face_clusters import ClusterParams, cluster_faces, l2_normalise
+from galprof.analysis.unit_distances import chord_distances
 from galprof.config import Settings
 
 STATE_KEY = "people"
@@ -37,8 +39,6 @@ def assign_stable_ids(
     """Match this scan's clusters to the persons of a previous scan by centroid distance (Hungarian
     assignment, accepted below ID_MATCH_DISTANCE); others get new ids (never reused). Returns the ids
     in cluster order and the new state to persist."""
-    from scipy.optimize import linear_sum_assignment
-
     previous = []
     next_id = 1
     if state and state.get("version") == STATE_VERSION:
@@ -47,11 +47,8 @@ def assign_stable_ids(
     ids: list[int | None] = [None] * len(centroids)
     if previous and len(centroids):
         old = l2_normalise(np.array([p["centroid"] for p in previous], dtype=np.float64))
-        cost = np.linalg.norm(np.asarray(centroids)[:, None, :] - old[None, :, :], axis=2)
-        rows, cols = linear_sum_assignment(cost)
-        for r, c in zip(rows, cols, strict=True):
-            if cost[r, c] < ID_MATCH_DISTANCE:
-                ids[r] = int(previous[c]["id"])
+        for r, c in _matched_pairs(np.asarray(centroids, dtype=np.float64), old):
+            ids[r] = int(previous[c]["id"])
     # new people: ids in order of size, so a first scan numbers the largest person 1
     for k in sorted(range(len(centroids)), key=lambda k: -sizes[k]):
         if ids[k] is None:
@@ -64,6 +61,43 @@ def assign_stable_ids(
         for k, pid in enumerate(final)
     ] + list(kept.values())
     return final, {"version": STATE_VERSION, "next_id": next_id, "people": people_state}
+
+
+def _matched_pairs(new: np.ndarray, old: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs (new, old) of centroids matched one to one by the Hungarian assignment, only among pairs
+    closer than ID_MATCH_DISTANCE: the candidate pairs are found a block at a time and each connected
+    group of candidates is assigned on its own (an all-pairs cost matrix of 6 000 x 6 000 people is
+    290 MB, and the assignment of it cubic)."""
+    from scipy import sparse
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse.csgraph import connected_components
+
+    rows, cols, dists = [], [], []
+    step = max(1, (1 << 20) // max(1, len(old)))
+    for start in range(0, len(new), step):
+        d = chord_distances(new[start:start + step] @ old.T)
+        r, c = np.nonzero(d < ID_MATCH_DISTANCE)
+        rows.append(r + start)
+        cols.append(c)
+        dists.append(d[r, c])
+    r_all, c_all, d_all = np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
+    graph = sparse.coo_matrix((np.ones(len(r_all)), (r_all, c_all + len(new))),
+                              shape=(len(new) + len(old),) * 2)
+    _, part = connected_components(graph, directed=False)
+    pairs: list[tuple[int, int]] = []
+    by_part: dict[int, list[int]] = defaultdict(list)
+    for k, r in enumerate(r_all.tolist()):
+        by_part[int(part[r])].append(k)
+    for edges in by_part.values():
+        news, olds = sorted({int(r_all[k]) for k in edges}), sorted({int(c_all[k]) for k in edges})
+        row_of, col_of = {v: i for i, v in enumerate(news)}, {v: j for j, v in enumerate(olds)}
+        cost = np.full((len(news), len(olds)), 4.0)  # above any distance of unit vectors
+        for k in edges:
+            cost[row_of[int(r_all[k])], col_of[int(c_all[k])]] = d_all[k]
+        for i, j in zip(*linear_sum_assignment(cost), strict=True):
+            if cost[i, j] < ID_MATCH_DISTANCE:
+                pairs.append((news[i], olds[j]))
+    return pairs
 
 
 # ----------------------------------------------------------------------------- gallery analysis
@@ -189,29 +223,13 @@ def analyze_people(
     today = today or date.today()
     records = _collect_faces(media)
     embeddings = np.stack([r.face.embedding for r in records]) if records else np.zeros((0, 128))
-    labels = cluster_faces(
-        embeddings,
-        frame_ids=[(r.path, r.frame) for r in records],
-        trusted=[is_trusted(r.face, settings) for r in records],
-        clip_ids=[r.path if r.kind == "video" else None for r in records],
-        params=ClusterParams.from_settings(settings),
-        ages=[r.face.age for r in records],
-        taken=[_seconds(r.taken) for r in records],
-    )
-    n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
-    x = l2_normalise(embeddings)
-    groups = [np.flatnonzero(labels == c) for c in range(n_clusters)]
-    centroids = (
-        l2_normalise(np.stack([x[g].mean(axis=0) for g in groups])) if groups else np.zeros((0, 128))
-    )
-    state = store.get_state(STATE_KEY) if store is not None else None
-    ids, new_state = assign_stable_ids(centroids, [len(g) for g in groups], state)
-    if store is not None:
-        store.set_state(STATE_KEY, new_state)
-
+    for record, row in zip(records, embeddings, strict=True):
+        # the same values as a view of the one matrix: one array per face is 100 MB at 100 000 faces
+        record.face.embedding = row
     corrections = Corrections.from_state(store.get_state(CORRECTIONS_KEY) if store is not None else None)
-    applied = apply_corrections([ids[c] if c >= 0 else None for c in labels.tolist()],
-                                [r.path for r in records], corrections)
+    raw_ids = _person_ids(records, embeddings, settings, store, corrections)
+    x = l2_normalise(embeddings)
+    applied = apply_corrections(raw_ids, [r.path for r in records], corrections)
     members: dict[int, list[int]] = defaultdict(list)
     for i, pid in enumerate(applied.person_ids):
         if pid is not None:
@@ -258,6 +276,46 @@ def analyze_people(
 def _seconds(taken: datetime | None) -> float | None:
     """A naive local capture time as seconds on its own clock, so whole days are its calendar days."""
     return None if taken is None else (taken - datetime(1970, 1, 1)).total_seconds()
+
+
+def _person_ids(records: list[FaceRecord], embeddings: np.ndarray, settings: Settings, store: Any,
+                corrections: Corrections) -> list[int | None]:
+    """Each face's stable person id before the corrections: the remembered people with the new faces
+    attached (`people_update`), or a full clustering matched to the earlier ids by centroid."""
+    params = ClusterParams.from_settings(settings)
+    key = update.settings_key(params, settings.face_min_size, settings.face_cluster_score)
+    refs = [update.FaceRef(r.path, r.frame, r.index) for r in records]
+    memory = store.get_state(update.STATE_KEY) if store is not None else None
+    plan = update.plan_update(refs, embeddings, memory, key, params.attach_distance, corrections)
+    state = store.get_state(STATE_KEY) if store is not None else None
+    if plan is not None:
+        ids, pending, digests = plan.person_ids, plan.pending, plan.digests
+        new_state = update.refresh_people_state(state, ids, l2_normalise(embeddings), STATE_VERSION)
+    else:
+        labels = cluster_faces(
+            embeddings,
+            frame_ids=[(r.path, r.frame) for r in records],
+            trusted=[is_trusted(r.face, settings) for r in records],
+            clip_ids=[r.path if r.kind == "video" else None for r in records],
+            params=params,
+            ages=[r.face.age for r in records],
+            taken=[_seconds(r.taken) for r in records],
+        )
+        n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+        x = l2_normalise(embeddings)
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+        groups = [order[bounds[c]:bounds[c + 1]] for c in range(n_clusters)]
+        centroids = (
+            l2_normalise(np.stack([x[g].mean(axis=0) for g in groups])) if groups else np.zeros((0, 128))
+        )
+        cluster_ids, new_state = assign_stable_ids(centroids, [len(g) for g in groups], state)
+        ids = [cluster_ids[c] if c >= 0 else None for c in labels.tolist()]
+        pending, digests = 0, update.file_digests(refs, embeddings)
+    if store is not None:
+        store.set_state(STATE_KEY, new_state)
+        store.set_state(update.STATE_KEY, update.memory_state(refs, digests, ids, key, pending))
+    return ids
 
 
 def face_quality(record: FaceRecord) -> float:

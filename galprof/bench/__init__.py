@@ -19,6 +19,7 @@ The default input is the sample gallery (`galprof.samples`) plus synthetic 12 MP
 
 from galprof.bench.decode import SIZE_CLASSES, bench_decode, decode_full, scan_frame, size_class
 from galprof.bench.floor import FLOOR_MODELS, bench_floor, compare_to_scan, draft_eighth
+from galprof.bench.growth import estimate
 from galprof.bench.inputs import (
     PHOTO_SUFFIXES,
     SYNTHETIC_SIZE,
@@ -32,7 +33,7 @@ from galprof.bench.memory import TreeMemorySampler, cpu_seconds, peak_rss
 from galprof.bench.models import bench_models, input_tensor, precision_key, precision_ratios
 from galprof.bench.probe import LIBRARIES, hardware_info, library_versions, thread_counts, usable_cores
 from galprof.bench.run import SCHEMA, BenchOptions, run_bench
-from galprof.bench.scan import bench_scan, estimate, profile_step, timed_scan
+from galprof.bench.scan import bench_scan, profile_step, timed_scan
 from galprof.bench.stages import bench_stages
 from galprof.bench.timing import Progress, summarize, time_calls
 from galprof.render.bench_tables import render_tables

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from galprof.bench.decode import bench_decode
 from galprof.bench.floor import bench_floor, compare_to_scan
+from galprof.bench.growth import estimate
 from galprof.bench.inputs import build_default_set, list_media, spread
 from galprof.bench.memory import peak_rss
 from galprof.bench.models import bench_models
 from galprof.bench.probe import hardware_info, library_versions, thread_counts
-from galprof.bench.scan import bench_scan, estimate
+from galprof.bench.scan import bench_scan
 from galprof.bench.stages import bench_stages
 from galprof.bench.timing import Progress
 from galprof.config import Settings

@@ -1,5 +1,5 @@
 """Timed scans as the CLI runs them (`pipeline.scan`, then the profile and its JSON text), the re-scan
-of the unchanged folder, and the estimate for a gallery of N photos."""
+of the unchanged folder, and the steady per-file rates that the estimate (`growth`) starts from."""
 
 from __future__ import annotations
 
@@ -164,34 +164,8 @@ def _steady(startup: dict, first: dict) -> dict:
     steady_cpu = (max(first["scan_cpu_s"] - startup["scan_cpu_s"], 1e-6) / extra_files
                   + first["profile_cpu_s"] / first["files"])
     return {"steady_files_per_s": round(1 / steady, 2), "steady_cpu_ms_per_file": round(1000 * steady_cpu, 1),
+            "steady_scan_s_per_file": round(max(first["scan_s"] - startup["scan_s"], 1e-6) / extra_files, 4),
             "steady_idle_cores_files_per_s": round(usable_cores() / steady_cpu, 2)}
-
-
-def estimate(n_photos: int, scan: dict | None, stage_ms: float | None, workers: int) -> dict:
-    """Time for a gallery of n photos: from the measured scan when there is one (start-up cost plus the
-    steady per-file rate), else from the per-frame analysis latency spread over the workers (decode and
-    I/O not included then)."""
-    if scan and scan.get("first", {}).get("files") and scan["first"]["wall_s"]:
-        first = scan["first"]
-        per_rescan = scan["rescan"]["wall_s"] / max(1, scan["rescan"]["files"])
-        if scan.get("steady_files_per_s"):
-            seconds = scan["startup"]["wall_s"] + n_photos / scan["steady_files_per_s"]
-            basis = "measured scan: start-up + steady files/s"
-        else:
-            seconds = n_photos * first["wall_s"] / first["files"]
-            basis = "measured scan: files/s"
-        out = {"photos": n_photos, "basis": basis, "seconds": round(seconds, 0),
-               "hours": round(seconds / 3600, 2), "rescan_seconds": round(n_photos * per_rescan, 1)}
-        if scan.get("steady_idle_cores_files_per_s"):
-            # the same from CPU time: what the gallery takes when nothing else runs on the machine
-            idle = scan["startup"]["wall_s"] + n_photos / scan["steady_idle_cores_files_per_s"]
-            out["idle_cores_seconds"] = round(idle, 0)
-        return out
-    if stage_ms:
-        seconds = n_photos * stage_ms / 1000 / max(1, workers)
-        return {"photos": n_photos, "basis": "frame analyzer latency / workers (no decode, no I/O)",
-                "seconds": round(seconds, 0), "hours": round(seconds / 3600, 2)}
-    return {"photos": n_photos, "skipped": "neither a scan nor a stage was measured"}
 
 
 def _jsonable(value):

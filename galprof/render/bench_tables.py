@@ -148,6 +148,9 @@ def _footer(report: dict, console) -> None:
     est = report.get("estimate", {})
     if "seconds" in est:
         extra = f", re-scan {est['rescan_seconds']:.0f} s" if "rescan_seconds" in est else ""
+        if "profile_seconds" in est:
+            extra += (f" (analysis {est['analysis_seconds'] / 60:.0f} min + profile step {est['profile_seconds']:.0f} s,"
+                      f" growth exponent {est['profile_exponent']})")
         if "idle_cores_seconds" in est:
             extra += f"; {est['idle_cores_seconds'] / 60:.0f} min on idle cores (from CPU time)"
         console.print(f"estimate for {est['photos']} photos: {est['seconds'] / 60:.0f} min ({est['hours']} h){extra}"
