@@ -43,6 +43,9 @@ class AgeRule:
     young_min_days: int = 2  # dated young groups seen on fewer capture days are not a person
     birth_tolerance: float = 4.0  # years between two groups' median birth times, plus ...
     birth_tolerance_share: float = 0.25  # ... this share of the older group's age (estimates spread)
+    # Two groups are compared by birth time only with this many dated faces each: one face's estimate
+    # can be 20 years off (an adult read as 40 in one photo and 18 in the next).
+    birth_min_faces: int = 3
 
     def enabled(self) -> bool:
         return self.young_age > 0
@@ -73,22 +76,29 @@ class FaceAges:
         return _stricter(limit, self.rule.young_merge_distance)
 
     def attach_limits(self, limit: float, loose: Sequence[int], people: Sequence[Sequence[int]]) -> np.ndarray:
-        """(len(loose), len(people)) attach limits: stricter where the face or the person is young,
-        and -1 (never) where the face's age does not fit the person's for their dates."""
+        """(len(loose), len(people)) attach limits: stricter where the face or the person is young, and
+        -1 (never) where that young face's or person's age does not fit the other's for their dates.
+        Between adults one face's age is too noisy for the birth rule (see birth_min_faces)."""
         strict = _stricter(limit, self.rule.young_attach_distance)
+        loose = np.asarray(loose, dtype=np.int64)
         young_person = np.array([self.is_young(p) for p in people], dtype=bool)
-        young_face = (self.ages[np.asarray(loose, dtype=np.int64)] < self.rule.young_age) & self.rule.enabled()
-        limits = np.where(young_face[:, None] | young_person[None, :], strict, limit)
-        dated = [k for k, i in enumerate(loose) if not np.isnan(self._birth([i]))]
-        if dated and self.rule.enabled():
-            groups = [[loose[k]] for k in dated] + [list(p) for p in people]
-            conflicts = self.birth_conflicts(groups)[: len(dated), len(dated):]
-            limits[dated] = np.where(conflicts, -1.0, limits[dated])
-        return limits
+        young_face = (self.ages[loose] < self.rule.young_age) & self.rule.enabled()
+        either = young_face[:, None] | young_person[None, :]
+        limits = np.where(either, strict, limit)
+        if not self.rule.enabled():
+            return limits
+        face_birth = self.taken[loose] / SECONDS_PER_YEAR - self.ages[loose]
+        person_birth = np.array([self._birth(p) for p in people], dtype=np.float64)
+        person_age = np.array([self.group_age(p) for p in people], dtype=np.float64)
+        older = np.fmax(self.ages[loose][:, None], person_age[None, :])
+        tolerance = self.rule.birth_tolerance + self.rule.birth_tolerance_share * np.nan_to_num(older)
+        with np.errstate(invalid="ignore"):
+            gap = np.nan_to_num(np.abs(face_birth[:, None] - person_birth[None, :]), nan=0.0)
+        return np.where(either & (gap > tolerance), -1.0, limits)
 
     def birth_conflicts(self, groups: Sequence[Sequence[int]]) -> np.ndarray:
         """(k, k) True where two groups' dated faces give birth times too far apart for one person."""
-        births = np.array([self._birth(g) for g in groups], dtype=np.float64)
+        births = np.array([self._birth(g, self.rule.birth_min_faces) for g in groups], dtype=np.float64)
         ages = np.array([self.group_age(g) for g in groups], dtype=np.float64)
         if not self.rule.enabled() or np.isnan(births).all():
             return np.zeros((len(groups), len(groups)), dtype=bool)
@@ -130,11 +140,12 @@ class FaceAges:
         times = times[~np.isnan(times)]
         return len(times) > 0 and len(np.unique(np.floor(times / SECONDS_PER_DAY))) < self.rule.young_min_days
 
-    def _birth(self, faces: Sequence[int]) -> float:
-        """Median birth time of the group's dated faces with an age, in years since the epoch."""
+    def _birth(self, faces: Sequence[int], min_faces: int = 1) -> float:
+        """Median birth time of the group's dated faces with an age, in years since the epoch (NaN
+        with fewer than `min_faces` of them)."""
         idx = list(faces)
         both = ~np.isnan(self.ages[idx]) & ~np.isnan(self.taken[idx])
-        if not both.any():
+        if both.sum() < max(1, min_faces):
             return float("nan")
         return float(np.median(self.taken[idx][both] / SECONDS_PER_YEAR - self.ages[idx][both]))
 
