@@ -24,10 +24,11 @@ from galprof.analysis.interests import InterestCounter, Taxonomy
 from galprof.analysis.placement import PlacementCounter
 from galprof.analysis.places import Geocoder, PlaceCounter
 from galprof.analysis.privacy import PrivacyJudge
+from galprof.analysis.selfie import photo_selfie
 from galprof.config import Settings
 from galprof.facts import ExifFacts, Face, FrameFacts, MediaFacts, ScanError
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
 
 
@@ -174,10 +175,11 @@ def profile_from_media(
         day_events.add(m, cats)
         privacy = judge.judge(m)
         persons = sorted(persons_of_path.get(m.path, ()))
+        selfie = photo_selfie(m, people.owner.exif_rules)
         photos.append({
             "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
             "categories": cats, "people": persons, "privacy": privacy.to_dict(), "place": None,
-            "analyzed": placement.add(m),
+            "analyzed": placement.add(m), "selfie": None if selfie is None else selfie.to_dict(),
         })
     t2 = time.perf_counter()
     resolved = places.resolve()
@@ -227,12 +229,17 @@ def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
         exif = m.exif
         slim = ExifFacts(taken_at=exif.taken_at, taken_at_source=_shared(exif.taken_at_source),
                          make=_shared(exif.make), model=_shared(exif.model), lens_model=_shared(exif.lens_model),
-                         focal_length=exif.focal_length)
-        frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, faces=[
-            Face(box=face.box, score=face.score, keypoints=None, embedding=face.embedding, age=face.age,
-                 female_probability=face.female_probability) for face in f.faces]) for f in m.frames]
+                         focal_length=exif.focal_length, focal_length_35mm=exif.focal_length_35mm)
+        frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, selfie=f.selfie, faces=[
+            Face(box=face.box, score=face.score, keypoints=_photo_keypoints(m, face), embedding=face.embedding,
+                 age=face.age, female_probability=face.female_probability) for face in f.faces]) for f in m.frames]
         yield MediaFacts(path=m.path, kind=_shared(m.kind), format=_shared(m.format), size=m.size,
                          mtime=m.mtime, exif=slim, frames=frames, duration=m.duration, fps=m.fps)
+
+
+def _photo_keypoints(m: MediaFacts, face: Face):
+    """A photo's face keypoints (the selfie score reads the pose from them), none for video frames."""
+    return face.keypoints if m.kind == "photo" else None
 
 
 def _shared(text: str | None) -> str | None:
