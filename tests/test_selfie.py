@@ -173,5 +173,9 @@ def test_owner_uses_the_selfie_flag_only_without_lens_or_focal_exif():
     assert [s.rule for s in stripped.selfies] == ["image"] * 3
     assert stripped.scores == {7: 1.5}  # image-only selfies count half
     assert stripped.status == "found" and stripped.person_id == 7
+    unmeasured = _owner_items(facts.ExifFacts())
+    for m in unmeasured:
+        m.frames[0].selfie = None  # no iris distance: face size alone does not make an owner's selfie
+    assert find_owner(unmeasured, [person], keys).selfies == []
     with_focal = find_owner(_owner_items(facts.ExifFacts(make="A", model="B", focal_length=4.2)), [person], keys)
     assert with_focal.selfies == [] and with_focal.status == "not_enough_selfies"

@@ -7,7 +7,8 @@ A photo is a selfie candidate from its EXIF (the seed app's rule, made safer):
   names a back camera (an ultra-wide back lens can be shorter still).
 Geometry then confirms it: one or two large faces, the largest near the centre, as at arm's length.
 A photo whose EXIF has neither a LensModel nor a focal length (stripped, or a screenshot of one) is a
-candidate when its image-only selfie score (analysis/selfie.py) reaches SELFIE_THRESHOLD (rule "image").
+candidate when its image-only selfie score (analysis/selfie.py) reaches SELFIE_THRESHOLD with the camera
+distance measured from the iris (rule "image").
 The selfie's subject is its largest face. A confirmed selfie counts 1 for its subject's person, an
 EXIF-only or image-only candidate 0.5; the owner is the person with the highest count, and no selfie or a tie at the
 top gives a clear status instead of a guess.
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from galprof import facts
 from galprof.analysis.relatives import children_guess, guess_relatives
-from galprof.analysis.selfie import BACK_LENS, FRONT_LENS, SELFIE_THRESHOLD, score_selfie
+from galprof.analysis.selfie import BACK_LENS, FRONT_LENS, score_selfie
 
 if TYPE_CHECKING:
     from galprof.analysis.people import Person
@@ -79,11 +80,13 @@ def selfie_geometry(frame: facts.FrameFacts) -> tuple[int | None, bool]:
 
 
 def _image_rule(m: facts.MediaFacts) -> str | None:
-    """"image" for a photo without lens or focal-length EXIF whose selfie score says selfie."""
+    """"image" for a photo without lens or focal-length EXIF whose selfie score says selfie, with the
+    camera distance measured (face size alone cannot tell a selfie from a portrait taken from afar)."""
     exif = m.exif
     if m.kind != "photo" or not m.frames or (exif and (exif.lens_model or exif.focal_length)):
         return None
-    return "image" if score_selfie(m.frames[0], exif).score >= SELFIE_THRESHOLD else None
+    verdict = score_selfie(m.frames[0], exif)
+    return "image" if verdict.is_selfie and verdict.evidence.distance_m is not None else None
 
 
 @dataclass

@@ -39,11 +39,15 @@ class SelfieChecker:
         from galprof.vision.align import as_image
 
         image = as_image(rgb)
-        faces = [facts.Face(box=d.box, score=d.score, keypoints=d.keypoints, embedding=np.zeros(0, np.float32))
-                 for d in self.detector.detect(image, min_score=self.settings.face_score)]
+        faces = self.faces(image)
         frame = facts.FrameFacts(width=image.width, height=image.height, faces=faces)
         frame.selfie = self.meter.measure(image, faces)
         return frame
+
+    def faces(self, image) -> list[facts.Face]:
+        """The detector's faces of a Pillow image (no embedding)."""
+        return [facts.Face(box=d.box, score=d.score, keypoints=d.keypoints, embedding=np.zeros(0, np.float32))
+                for d in self.detector.detect(image, min_score=self.settings.face_score)]
 
     def check(self, path: str) -> dict[str, Any]:
         """The JSON-ready line of one photo file: path, selfie, score, evidence; or path and error."""
