@@ -76,7 +76,7 @@ class SelfieChecker:
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def selfie(photos: tuple[Path, ...], quiet: bool) -> None:
     """Say for each PHOTO whether it looks like a selfie: one JSON line each with path, selfie
-    (true from a score of 0.5), score in [0, 1] and evidence (faces, face_size, face_offset, yaw,
+    (true from a score of 0.85, analysis/selfie.py SELFIE_THRESHOLD), score in [0, 1] and evidence (faces, face_size, face_offset, yaw,
     distance_m from the iris, focal_source, person_bottom, person_side, exif). A file that cannot be
     read gives a line with path and error instead, and the exit status is 1.
     """
