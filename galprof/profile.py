@@ -222,8 +222,8 @@ def profile_from_media(
 
 
 def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
-    """Each file as the people stage reads it: faces (no keypoints), frame sizes, the capture date and
-    the camera EXIF of the selfie rules. analyze_people keeps every item until it has found the owner,
+    """Each file as the people stage reads it: faces (keypoints only on the face the selfie models
+    measured), frame sizes with their selfie cues, the capture date and the camera EXIF of the selfie rules. analyze_people keeps every item until it has found the owner,
     so dropping the rest (classes, objects, text, embeddings) keeps ~40 KB per photo out of memory."""
     for m in media:
         exif = m.exif
@@ -231,15 +231,17 @@ def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
                          make=_shared(exif.make), model=_shared(exif.model), lens_model=_shared(exif.lens_model),
                          focal_length=exif.focal_length, focal_length_35mm=exif.focal_length_35mm)
         frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, selfie=f.selfie, faces=[
-            Face(box=face.box, score=face.score, keypoints=_photo_keypoints(m, face), embedding=face.embedding,
-                 age=face.age, female_probability=face.female_probability) for face in f.faces]) for f in m.frames]
+            Face(box=face.box, score=face.score, keypoints=_selfie_keypoints(f, i, face), embedding=face.embedding,
+                 age=face.age, female_probability=face.female_probability) for i, face in enumerate(f.faces)])
+            for f in m.frames]
         yield MediaFacts(path=m.path, kind=_shared(m.kind), format=_shared(m.format), size=m.size,
                          mtime=m.mtime, exif=slim, frames=frames, duration=m.duration, fps=m.fps)
 
 
-def _photo_keypoints(m: MediaFacts, face: Face):
-    """A photo's face keypoints (the selfie score reads the pose from them), none for video frames."""
-    return face.keypoints if m.kind == "photo" else None
+def _selfie_keypoints(frame: FrameFacts, index: int, face: Face):
+    """The keypoints of the face the selfie models measured (the owner's selfie score reads its pose
+    from them); no other face keeps them."""
+    return face.keypoints if frame.selfie is not None and frame.selfie.face == index else None
 
 
 def _shared(text: str | None) -> str | None:

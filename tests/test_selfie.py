@@ -179,3 +179,14 @@ def test_owner_uses_the_selfie_flag_only_without_lens_or_focal_exif():
     assert find_owner(unmeasured, [person], keys).selfies == []
     with_focal = find_owner(_owner_items(facts.ExifFacts(make="A", model="B", focal_length=4.2)), [person], keys)
     assert with_focal.selfies == [] and with_focal.status == "not_enough_selfies"
+
+
+def test_the_people_stages_slim_view_keeps_what_the_selfie_score_reads():
+    from galprof.profile import people_view
+
+    items = _owner_items(facts.ExifFacts())
+    items[0].frames[0].faces.append(_face(FAR_BOX))
+    view = list(people_view(items))
+    assert view[0].frames[0].faces[1].keypoints is None  # only the measured face keeps its keypoints
+    for full, slim in zip(items, view, strict=True):
+        assert score_selfie(slim.frames[0], slim.exif) == score_selfie(full.frames[0], full.exif)
