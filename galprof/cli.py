@@ -16,6 +16,7 @@ from galprof.commands.events import events as events_command
 from galprof.commands.faces import faces as faces_command
 from galprof.commands.people import people as people_command
 from galprof.commands.report import report
+from galprof.commands.selfie import selfie as selfie_command
 from galprof.commands.topics import topics as topics_command
 from galprof.commands.train import train as train_command
 from galprof.errors import UsageError
@@ -346,6 +347,7 @@ main.add_command(train_command)
 main.add_command(events_command)
 main.add_command(people_command)
 main.add_command(faces_command)
+main.add_command(selfie_command)
 
 if __name__ == "__main__":
     main()

@@ -82,6 +82,19 @@ class ClassScore:
 
 
 @dataclass
+class SelfieCues:
+    """What the selfie models measured on a photo whose largest face is big enough for a selfie
+    (vision/selfie_cues.py); the score is made later, with the EXIF (analysis/selfie.py)."""
+
+    face: int  # index of the measured face (the largest) in FrameFacts.faces
+    iris_px: float  # iris diameter, frame pixels (mean of both eyes)
+    eye_distance_px: float  # between BlazeFace's eye keypoints
+    person_area: float  # share of the frame the person mask covers
+    person_bottom: float  # share of the bottom edge the person mask touches
+    person_side: float  # share of the lower half of the left or right edge it touches (the larger)
+
+
+@dataclass
 class FrameFacts:
     """Everything the models found in one photo or one sampled video frame."""
 
@@ -95,6 +108,7 @@ class FrameFacts:
     text: str | None = None  # OCR text when OCR ran on this frame, else None
     analyzed: str = "local"  # "remote" when `galprof serve` analyzed it (scan --remote)
     kept_local: str | None = None  # with --remote: why this frame was not sent (e.g. "private: face")
+    selfie: SelfieCues | None = None  # photos whose largest face makes a selfie plausible
 
 
 @dataclass
@@ -129,6 +143,13 @@ class MediaFacts:
     frames: list[FrameFacts] = field(default_factory=list)
     duration: float | None = None  # videos only, seconds
     fps: float | None = None
+
+
+def largest_face(faces: list[Face]) -> int | None:
+    """Index of the face with the largest box (a selfie's subject), None without faces."""
+    if not faces:
+        return None
+    return max(range(len(faces)), key=lambda i: faces[i].box.width * faces[i].box.height)
 
 
 @dataclass

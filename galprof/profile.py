@@ -24,10 +24,11 @@ from galprof.analysis.interests import InterestCounter, Taxonomy
 from galprof.analysis.placement import PlacementCounter
 from galprof.analysis.places import Geocoder, PlaceCounter
 from galprof.analysis.privacy import PrivacyJudge
+from galprof.analysis.selfie import photo_selfie
 from galprof.config import Settings
 from galprof.facts import ExifFacts, Face, FrameFacts, MediaFacts, ScanError
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
 
 
@@ -168,6 +169,7 @@ def profile_from_media(
     # before the second pass, whose photo rows then reuse its memory (about 150 MB at 100 000 photos).
     sections = _jsonable({**people.sections(), "owner": owner.to_dict()})
     close_people, person_of_face, people_notes = people.close_people, people.person_of_face, people.notes
+    exif_rules = owner.exif_rules
     del people, owner
     t1 = time.perf_counter()
 
@@ -190,10 +192,11 @@ def profile_from_media(
         day_events.add(m, cats)
         privacy = judge.judge(m)
         persons = sorted(persons_of_path.get(m.path, ()))
+        selfie = photo_selfie(m, exif_rules)
         photos.append({
             "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
             "categories": cats, "people": persons, "privacy": privacy.to_dict(), "place": None,
-            "analyzed": placement.add(m),
+            "analyzed": placement.add(m), "selfie": None if selfie is None else selfie.to_dict(),
         })
     t2 = time.perf_counter()
     resolved = places.resolve()
@@ -235,19 +238,27 @@ def profile_from_media(
 
 
 def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
-    """Each file as the people stage reads it: faces (no keypoints), frame sizes, the capture date and
-    the camera EXIF of the selfie rules. The profile keeps every item until the owner step has run,
+    """Each file as the people stage reads it: faces (keypoints only on the face the selfie models
+    measured), frame sizes with their selfie cues, the capture date and the camera EXIF of the selfie
+    rules. The owner step keeps only EXIF and the first frame of each file,
     so dropping the rest (classes, objects, text, embeddings) keeps ~40 KB per photo out of memory."""
     for m in media:
         exif = m.exif
         slim = ExifFacts(taken_at=exif.taken_at, taken_at_source=_shared(exif.taken_at_source),
                          make=_shared(exif.make), model=_shared(exif.model), lens_model=_shared(exif.lens_model),
-                         focal_length=exif.focal_length)
-        frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, faces=[
-            Face(box=face.box, score=face.score, keypoints=None, embedding=face.embedding, age=face.age,
-                 female_probability=face.female_probability) for face in f.faces]) for f in m.frames]
+                         focal_length=exif.focal_length, focal_length_35mm=exif.focal_length_35mm)
+        frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, selfie=f.selfie, faces=[
+            Face(box=face.box, score=face.score, keypoints=_selfie_keypoints(f, i, face), embedding=face.embedding,
+                 age=face.age, female_probability=face.female_probability) for i, face in enumerate(f.faces)])
+            for f in m.frames]
         yield MediaFacts(path=m.path, kind=_shared(m.kind), format=_shared(m.format), size=m.size,
                          mtime=m.mtime, exif=slim, frames=frames, duration=m.duration, fps=m.fps)
+
+
+def _selfie_keypoints(frame: FrameFacts, index: int, face: Face):
+    """The keypoints of the face the selfie models measured (the owner's selfie score reads its pose
+    from them); no other face keeps them."""
+    return face.keypoints if frame.selfie is not None and frame.selfie.face == index else None
 
 
 def _shared(text: str | None) -> str | None:

@@ -37,6 +37,7 @@ from galprof.facts import (
     MediaFacts,
     ObjectDetection,
     ScanError,
+    SelfieCues,
 )
 
 SCHEMA_VERSION = 1
@@ -268,6 +269,7 @@ def encode_media(media: MediaFacts) -> bytes:
         frames.append({
             "width": frame.width, "height": frame.height, "timestamp": frame.timestamp, "text": frame.text,
             "analyzed": frame.analyzed, "kept_local": frame.kept_local,
+            "selfie": None if frame.selfie is None else asdict(frame.selfie),
             "objects": [[o.label, o.score, _box(o.box)] for o in frame.objects],
             "classes": [[c.label, c.score] for c in frame.classes],
             "embedding": array(frame.embedding, "float16"),
@@ -321,6 +323,7 @@ def decode_media(blob: bytes, photo_embeddings: bool = True) -> MediaFacts:
         frames.append(FrameFacts(
             width=fr["width"], height=fr["height"], timestamp=fr["timestamp"], text=fr["text"],
             analyzed=fr.get("analyzed", "local"), kept_local=fr.get("kept_local"),
+            selfie=SelfieCues(**fr["selfie"]) if fr.get("selfie") else None,
             objects=[ObjectDetection(label, score, Box(*box)) for label, score, box in fr["objects"]],
             classes=[ClassScore(label, score) for label, score in fr["classes"]],
             embedding=array(fr["embedding"]) if photo_embeddings else None,

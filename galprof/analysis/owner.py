@@ -6,14 +6,16 @@ A photo is a selfie candidate from its EXIF (the seed app's rule, made safer):
   has the shortest one (phones' front cameras have the shortest focal length), unless its LensModel
   names a back camera (an ultra-wide back lens can be shorter still).
 Geometry then confirms it: one or two large faces, the largest near the centre, as at arm's length.
+A photo whose EXIF has neither a LensModel nor a focal length (stripped, or a screenshot of one) is a
+candidate when its image-only selfie score (analysis/selfie.py) reaches SELFIE_THRESHOLD with the camera
+distance measured from the iris (rule "image").
 The selfie's subject is its largest face. A confirmed selfie counts 1 for its subject's person, an
-EXIF-only candidate 0.5; the owner is the person with the highest count, and no selfie or a tie at the
+EXIF-only or image-only candidate 0.5; the owner is the person with the highest count, and no selfie or a tie at the
 top gives a clear status instead of a guess.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,13 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from galprof import facts
 from galprof.analysis.relatives import children_guess, guess_relatives
+from galprof.analysis.selfie import BACK_LENS, FRONT_LENS, score_selfie
 
 if TYPE_CHECKING:
     from galprof.analysis.people import PeopleReport, Person
     from galprof.config import Settings
 
-FRONT_LENS = re.compile(r"\bfront\b|facetime|selfie", re.IGNORECASE)
-BACK_LENS = re.compile(r"\bback\b|\brear\b|telephoto|ultra.?wide", re.IGNORECASE)
 LARGE_FACE = 0.18  # face width / shorter side of the frame for a face "at arm's length"
 CENTRAL = 0.3  # the subject's centre within 0.5 +- this fraction of the frame on both axes
 UNCONFIRMED_WEIGHT = 0.5  # an EXIF-only selfie (geometry does not fit) counts this much
@@ -79,10 +80,20 @@ def selfie_geometry(frame: facts.FrameFacts) -> tuple[int | None, bool]:
     return subject, confirmed
 
 
+def _image_rule(m: facts.MediaFacts) -> str | None:
+    """"image" for a photo without lens or focal-length EXIF whose selfie score says selfie, with the
+    camera distance measured (face size alone cannot tell a selfie from a portrait taken from afar)."""
+    exif = m.exif
+    if m.kind != "photo" or not m.frames or (exif and (exif.lens_model or exif.focal_length)):
+        return None
+    verdict = score_selfie(m.frames[0], exif)
+    return "image" if verdict.is_selfie and verdict.evidence.distance_m is not None else None
+
+
 @dataclass
 class Selfie:
     path: str
-    rule: str  # "lens" or "focal"
+    rule: str  # "lens", "focal" or "image" (no lens or focal EXIF; the selfie score says selfie)
     confirmed: bool  # geometry fits a selfie
     person_id: int | None  # the subject's person, None when the subject joined no person
 
@@ -101,6 +112,7 @@ class OwnerResult:
     selfies: list[Selfie] = field(default_factory=list)
     scores: dict[int, float] = field(default_factory=dict)  # person id -> selfie weight
     relatives: list[dict[str, Any]] = field(default_factory=list)  # see galprof/analysis/relatives.py
+    exif_rules: dict[str, str] = field(default_factory=dict, repr=False)  # selfie_rules of the gallery
 
     def to_dict(self) -> dict[str, Any]:
         owned = [s for s in self.selfies if self.person_id is not None and s.person_id == self.person_id]
@@ -137,25 +149,27 @@ def find_owner(
     rules = selfie_rules(items)
     selfies: list[Selfie] = []
     for m in items:
-        if m.path not in rules or not m.frames:
+        rule = rules.get(m.path) or _image_rule(m)
+        if rule is None or not m.frames:
             continue
         subject, confirmed = selfie_geometry(m.frames[0])
         if subject is None:
             continue
-        selfies.append(Selfie(m.path, rules[m.path], confirmed, person_of_face.get((m.path, 0, subject))))
+        selfies.append(Selfie(m.path, rule, confirmed, person_of_face.get((m.path, 0, subject))))
     scores: dict[int, float] = defaultdict(float)
     for s in selfies:
         if s.person_id is not None:
-            scores[s.person_id] += 1.0 if s.confirmed else UNCONFIRMED_WEIGHT
+            scores[s.person_id] += 1.0 if s.confirmed and s.rule != "image" else UNCONFIRMED_WEIGHT
     scores = dict(scores)
     ranking = sorted(scores.items(), key=lambda kv: -kv[1])
     if not ranking:
         detail = "no selfie in the gallery" if not selfies else "no selfie face belongs to a person"
-        return OwnerResult("not_enough_selfies", f"{NOT_ENOUGH} ({detail})", selfies=selfies, scores=scores)
+        return OwnerResult("not_enough_selfies", f"{NOT_ENOUGH} ({detail})", selfies=selfies, scores=scores,
+                           exif_rules=rules)
     if len(ranking) > 1 and ranking[0][1] == ranking[1][1]:
         tied = sorted(pid for pid, w in ranking if w == ranking[0][1])
         message = f"{NOT_ENOUGH} (people {', '.join(map(str, tied))} have the same selfie count)"
-        return OwnerResult("tie", message, selfies=selfies, scores=scores)
+        return OwnerResult("tie", message, selfies=selfies, scores=scores, exif_rules=rules)
     owner_id, weight = ranking[0]
     owner = next(p for p in people if p.id == owner_id)
     demo = owner.demography
@@ -172,6 +186,7 @@ def find_owner(
         selfies=selfies,
         scores=scores,
         relatives=guess_relatives(owner, people, min_photos),
+        exif_rules=rules,
     )
 
 

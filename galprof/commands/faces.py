@@ -23,11 +23,15 @@ CHUNK_CHARS = 64 * 1024
 
 
 def face_lines(media: Iterable[facts.MediaFacts], person_of_face: dict[tuple[str, int, int], int],
-               names: dict[int, str | None], settings: Any) -> Iterator[dict[str, Any]]:
-    """One dict per face of `media`, in file, frame and face order."""
+               names: dict[int, str | None], settings: Any,
+               selfie_rules: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """One dict per face of `media`, in file, frame and face order. selfie_rules: the gallery's EXIF
+    selfie rules (owner.selfie_rules) for the photo's selfie score."""
     from galprof.analysis.people import FaceRecord, face_quality, is_trusted
+    from galprof.analysis.selfie import photo_selfie
 
     for m in media:
+        verdict = photo_selfie(m, selfie_rules or {}) if any(f.faces for f in m.frames) else None
         for fi, frame in enumerate(m.frames):
             for ki, face in enumerate(frame.faces):
                 record = FaceRecord(m.path, fi, ki, m.kind, face, frame.width, frame.height, None)
@@ -43,6 +47,7 @@ def face_lines(media: Iterable[facts.MediaFacts], person_of_face: dict[tuple[str
                     "age": None if face.age is None else round(float(face.age), 1),
                     "female_probability": (None if face.female_probability is None
                                            else round(float(face.female_probability), 4)),
+                    "selfie_score": None if verdict is None else verdict.score,
                 }
 
 
@@ -67,13 +72,14 @@ def write_lines(rows: Iterable[dict[str, Any]]) -> int:
 
 def _emit(media: Callable[[], Iterable[facts.MediaFacts]], store, settings) -> int:
     """Cluster `media()` into people (ids kept stable through `store`), then write its faces."""
+    from galprof.analysis.owner import selfie_rules
     from galprof.analysis.people import analyze_people
 
     report = analyze_people(media(), settings, store)
     names = {p.id: p.name for p in report.people}
     for note in report.notes:
         click.echo(f"note: {safe_text(note['reason'])}", err=True)
-    return write_lines(face_lines(media(), report.person_of_face, names, settings))
+    return write_lines(face_lines(media(), report.person_of_face, names, settings, selfie_rules(media())))
 
 
 @click.command("faces")
@@ -88,7 +94,7 @@ def faces(source: Path | None, cache_path: Path | None, workers: int, quiet: boo
     exif, container or mtime), face (index in
     the frame), box [x1, y1, x2, y2], score, quality (size in px, weight of its age/gender estimate,
     whether it is good enough to form clusters), person and name (after your corrections), age and
-    female_probability.
+    female_probability, and selfie_score (the photo's, see `galprof selfie`; null for videos).
 
     SOURCE is a gallery folder (scanned first; cached results are reused) or a cache database
     (default: the user cache), read without running any model.

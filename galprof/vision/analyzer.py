@@ -16,6 +16,7 @@ import numpy as np
 from galprof.analysis import ocr
 from galprof.config import Settings
 from galprof.facts import FrameFacts
+from galprof.vision.align import as_image
 from galprof.vision.registry import file_sha256, load_manifest
 
 OBJECT_MIN_SCORE = 0.3  # NanoDet scores per class are weak; later stages apply per-class thresholds
@@ -67,6 +68,7 @@ class FrameAnalyzer:
         from galprof.vision.classifier import PhotoClassifier
         from galprof.vision.faces import FacePipeline
         from galprof.vision.nanodet import ObjectDetector
+        from galprof.vision.selfie_cues import SelfieCueMeter
 
         self.settings = settings or Settings()
         threads = threads or self.settings.resolved_threads()
@@ -76,8 +78,10 @@ class FrameAnalyzer:
                                           model_path=self.settings.classifier_model,
                                           labels_path=self.settings.classifier_labels,
                                           mean=self.settings.classifier_mean, std=self.settings.classifier_std)
+        self.selfie = SelfieCueMeter(threads=threads)
         self.ocr = ocr_enabled(self.settings)
-        self.seconds: dict[str, float] = {"faces": 0.0, "objects": 0.0, "classifier": 0.0, "ocr": 0.0}
+        self.seconds: dict[str, float] = {"faces": 0.0, "objects": 0.0, "classifier": 0.0, "ocr": 0.0,
+                                          "selfie": 0.0}
 
     def analyze(self, rgb: np.ndarray, timestamp: float | None = None) -> FrameFacts:
         """FrameFacts of an (H, W, 3) uint8 RGB frame (coordinates in its pixels)."""
@@ -96,7 +100,10 @@ class FrameAnalyzer:
         if self.ocr and ocr.needs_ocr(facts):
             facts.text = ocr.read_text(rgb)
         t4 = time.perf_counter()
+        if timestamp is None:  # photos only: a video frame is never a selfie upload
+            facts.selfie = self.selfie.measure(as_image(rgb), faces)
+        t5 = time.perf_counter()
         for name, seconds in (("faces", t1 - t0), ("objects", t2 - t1), ("classifier", t3 - t2),
-                              ("ocr", t4 - t3)):
+                              ("ocr", t4 - t3), ("selfie", t5 - t4)):
             self.seconds[name] += seconds
         return facts

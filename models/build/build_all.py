@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # faceres is opt-in: it writes models/optional/ (git-ignored, licence unclear), never the manifest
-BUILDERS = ["blazeface", "face_embedding", "age_gender", "face_api_age_gender", "nanodet", "efficientnet", "faceres"]
+BUILDERS = ["blazeface", "face_embedding", "age_gender", "face_api_age_gender", "nanodet", "efficientnet",
+            "mediapipe_models", "faceres"]
 
 
 def main(names: list[str]) -> None:
