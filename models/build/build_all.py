@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BUILDERS = ["blazeface", "face_embedding", "age_gender", "nanodet", "efficientnet"]
+BUILDERS = ["blazeface", "face_embedding", "age_gender", "nanodet", "efficientnet", "mediapipe_models"]
 
 
 def main(names: list[str]) -> None:
