@@ -1,7 +1,10 @@
-"""The face path of one frame: detect (BlazeFace) -> align (4 points) -> embed (ResNet-29) -> age/gender.
+"""The face path of one frame: detect (BlazeFace) -> mesh (Face Mesh) -> align (4 points) -> embed
+(ResNet-29) -> age/gender.
 
 The frame becomes one Pillow image, which the detector resamples and all faces are aligned from; the
-faces are embedded/estimated in one batch each.
+faces are embedded/estimated in one batch each. chips="mesh" aligns the identity chip on Face Mesh's
+eye centres, nose tip and mouth centre instead of BlazeFace's six coarse keypoints (one landmark run
+per face); the age and gender chips stay on the keypoints their models were checked with.
 """
 
 from __future__ import annotations
@@ -13,9 +16,20 @@ import numpy as np
 from galprof.config import Settings
 from galprof.facts import Face
 from galprof.vision.age_gender import AgeGenderEstimator
-from galprof.vision.align import AGE_TEMPLATE, EMBEDDING_TEMPLATE, GENDER_TEMPLATE, align, as_image
+from galprof.vision.align import (
+    AGE_TEMPLATE,
+    EMBEDDING_TEMPLATE,
+    GENDER_TEMPLATE,
+    MESH_EMBEDDING_TEMPLATE,
+    align,
+    as_image,
+)
 from galprof.vision.blazeface import DEFAULT_VARIANT, FaceDetector
 from galprof.vision.face_embedder import FaceEmbedder
+from galprof.vision.face_landmarks import FaceLandmarker
+
+CHIPS = ("keypoints", "mesh")
+DEFAULT_CHIPS = "mesh"  # LFW clustering F 0.989 against 0.974 with keypoint chips (benchmarks/README.md)
 
 
 class FacePipeline:
@@ -28,8 +42,12 @@ class FacePipeline:
 
     def __init__(self, threads: int = 1, detector_variant: str = DEFAULT_VARIANT, min_score: float = 0.6,
                  precision: str = "int8", embedding_model_path: str | Path | None = None,
-                 demography: bool = True, flip_demography: bool = False, max_faces: int = 32):
+                 demography: bool = True, flip_demography: bool = False, max_faces: int = 32,
+                 chips: str = DEFAULT_CHIPS):
+        if chips not in CHIPS:
+            raise ValueError(f"unknown chip alignment {chips!r} (choose from {', '.join(CHIPS)})")
         self.detector = FaceDetector(variant=detector_variant, threads=threads)
+        self.landmarker = FaceLandmarker(threads=threads) if chips == "mesh" else None
         self.embedder = FaceEmbedder(threads=threads, model_path=embedding_model_path, precision=precision)
         self.estimator = AgeGenderEstimator(threads=threads, flip=flip_demography) if demography else None
         self.min_score = min_score
@@ -48,7 +66,11 @@ class FacePipeline:
         detections = self.detector.detect(image, min_score=self.min_score)[: self.max_faces]
         if not detections:
             return []
-        embed_chips = np.stack([align(image, d.keypoints, EMBEDDING_TEMPLATE) for d in detections])
+        if self.landmarker is not None:
+            embed_chips = np.stack([align(image, mesh.anchor_points(), MESH_EMBEDDING_TEMPLATE)
+                                    for mesh in self.landmarker.meshes(image, detections)])
+        else:
+            embed_chips = np.stack([align(image, d.keypoints, EMBEDDING_TEMPLATE) for d in detections])
         embeddings = self.embedder.embed(embed_chips)
         demography: list[tuple[float | None, float | None]] = [(None, None)] * len(detections)
         if self.estimator is not None:
