@@ -49,3 +49,19 @@ def test_tight_lfw_crops_are_found(lfw: Path, detector):
             missed.append(path.name)
     assert len(missed) <= 1, missed
 
+
+
+def test_close_up_retry_input_has_a_margin(detector):
+    """The retry shrinks the photo by CLOSEUP_ZOOM onto the model's square: a wide black margin on
+    every side (what full-range needs around a face filling the frame), mapped back exactly."""
+    from galprof.vision.blazeface import CLOSEUP_ZOOM
+
+    image = Image.new("RGB", (200, 160), (250, 250, 250))
+    scale = detector.size / 200 / CLOSEUP_ZOOM
+    tensor, mapping, resized = detector.scaled_input(image, scale, square=True)
+    assert tensor.shape[1:3] == (detector.size, detector.size)
+    lit = (tensor[0] > 0).all(axis=2)
+    ys, xs = lit.nonzero()
+    assert xs.min() > 50 and detector.size - 1 - xs.max() > 50 and ys.min() > 50
+    assert (xs.max() - xs.min() + 1) == resized.width
+    assert xs.min() / mapping.sx + mapping.ox == pytest.approx(0.0, abs=1.0)
