@@ -103,3 +103,25 @@ def test_mesh_chip_puts_the_anchors_on_the_template(lfw: Path, models):
     assert again
     eyes = landmarker.mesh(on_chip, again[0]).anchor_points()[:2]
     assert np.abs(eyes - MESH_EMBEDDING_TEMPLATE.points[:2]).max() < 6.0
+
+
+def test_collapsed_mesh_falls_back_to_keypoint_chips(lfw: Path, monkeypatch):
+    """A mesh whose points collapse (no alignment defined) gives the keypoint chip, not an error."""
+    from galprof.vision.align import EMBEDDING_TEMPLATE
+    from galprof.vision.faces import FacePipeline
+
+    pipeline = FacePipeline(demography=False, chips="mesh")
+    path = min(min(p for p in lfw.iterdir() if p.is_dir()).glob("*.jpg"))
+    image = as_image(decode_image(str(path)).rgb)
+    detections = pipeline.detector.detect(image, min_score=0.6)
+    collapsed = FaceMesh(np.full((468, 2), 50.0, np.float32), 0.0)
+    monkeypatch.setattr(pipeline.landmarker, "meshes", lambda image, found: [collapsed] * len(found))
+    chips = pipeline._identity_chips(image, detections)
+    assert np.array_equal(chips[0], align(image, detections[0].keypoints, EMBEDDING_TEMPLATE))
+
+
+def test_unknown_chip_alignment_is_refused():
+    from galprof.vision.faces import FacePipeline
+
+    with pytest.raises(ValueError, match="chip alignment"):
+        FacePipeline(chips="dlib")

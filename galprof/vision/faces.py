@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from galprof.config import Settings
-from galprof.facts import Face
+from galprof.facts import Face, FaceDetection
 from galprof.vision.age_gender import AgeGenderEstimator
 from galprof.vision.align import (
     AGE_TEMPLATE,
@@ -60,18 +60,27 @@ class FacePipeline:
         options.setdefault("detector_variant", settings.face_detector)
         return cls(threads=threads, min_score=settings.face_score, **options)
 
+    def _identity_chips(self, image, detections: list[FaceDetection]) -> list[np.ndarray]:
+        """The embedding chip of each face: from its mesh anchors, or from BlazeFace's keypoints with
+        keypoint chips or where the mesh collapsed (eyes under a pixel apart: no alignment defined)."""
+        if self.landmarker is None:
+            return [align(image, d.keypoints, EMBEDDING_TEMPLATE) for d in detections]
+        chips = []
+        for detection, mesh in zip(detections, self.landmarker.meshes(image, detections), strict=True):
+            anchors = mesh.anchor_points()
+            if np.linalg.norm(anchors[1] - anchors[0]) >= 1.0:
+                chips.append(align(image, anchors, MESH_EMBEDDING_TEMPLATE))
+            else:
+                chips.append(align(image, detection.keypoints, EMBEDDING_TEMPLATE))
+        return chips
+
     def run(self, rgb: np.ndarray) -> list[Face]:
         """Faces in an (H, W, 3) uint8 RGB frame, best detector score first."""
         image = as_image(rgb)
         detections = self.detector.detect(image, min_score=self.min_score)[: self.max_faces]
         if not detections:
             return []
-        if self.landmarker is not None:
-            embed_chips = np.stack([align(image, mesh.anchor_points(), MESH_EMBEDDING_TEMPLATE)
-                                    for mesh in self.landmarker.meshes(image, detections)])
-        else:
-            embed_chips = np.stack([align(image, d.keypoints, EMBEDDING_TEMPLATE) for d in detections])
-        embeddings = self.embedder.embed(embed_chips)
+        embeddings = self.embedder.embed(np.stack(self._identity_chips(image, detections)))
         demography: list[tuple[float | None, float | None]] = [(None, None)] * len(detections)
         if self.estimator is not None:
             age_chips = np.stack([align(image, d.keypoints, AGE_TEMPLATE) for d in detections])
