@@ -5,12 +5,13 @@ percent of a large photo shrinks to a handful of pixels and is missed. `FaceDete
 runs the whole image once at the model's size and, when the image is much larger than that, once more
 at a finer scale; detections from all passes are mapped back to image pixels and merged with
 MediaPipe's weighted non-maximum suppression. When the whole image yields nothing it is tried once
-more zoomed out, for faces too close for the model.
+more zoomed out (CLOSEUP_ZOOM, centred on the model's square), for faces too close for the model.
+Anchors, decoding and NMS live in `blazeface_geometry`.
 
 The converted MediaPipe models are fully convolutional and declare a free input height and width, so
-the fine pass and the zoomed-out retry are one run each on the photo's own aspect ratio (padded to a
-multiple of 32). They cost the pixels they look at: 3 square inputs for a 1024 x 768 photo instead of 4
-overlapping tiles, and a third of one for the retry. (Sessions fixed to each repeated shape ran no
+the fine pass is one run on the photo's own aspect ratio (padded to a multiple of 32). It costs the
+pixels it looks at: 3 square inputs for a 1024 x 768 photo instead of 4 overlapping tiles; the
+close-up retry costs one square input. (Sessions fixed to each repeated shape ran no
 faster here and cost ~70 MB per worker, so one free-size session serves all.) A model with a fixed
 square input (back-256, or a user's file) is letterboxed instead, the fine pass becoming a grid of
 overlapping square tiles.
