@@ -48,14 +48,16 @@ class LfwFaces:
         return (size >= settings.face_min_size) & (self.score >= settings.face_cluster_score)
 
 
-def embed_photos(photos: list[tuple[Path, str]], settings: Settings | None = None) -> LfwFaces:
-    """Run galprof's face pipeline (1 thread) on labelled photos."""
+def embed_photos(photos: list[tuple[Path, str]], settings: Settings | None = None,
+                 chips: str | None = None) -> LfwFaces:
+    """Run galprof's face pipeline (1 thread) on labelled photos; chips: its chip alignment."""
     from PIL import Image
 
     from galprof.vision.faces import FacePipeline
 
     settings = settings or Settings()
-    pipeline = FacePipeline(threads=1, min_score=settings.face_score, demography=False)
+    pipeline = FacePipeline(threads=1, min_score=settings.face_score, demography=False,
+                            **({"chips": chips} if chips else {}))
     rows = []
     start = time.perf_counter()
     for photo, name in photos:
@@ -86,12 +88,12 @@ def lfw_photos(root: Path, people: int | None = None, per_person: int | None = N
     return [(p, d.name) for d in dirs for p in sorted(d.glob("*.jpg"))[:per_person]]
 
 
-def load_or_embed(root: Path, cache: Path | None) -> LfwFaces:
+def load_or_embed(root: Path, cache: Path | None, chips: str | None = None) -> LfwFaces:
     if cache and cache.exists():
         data = np.load(cache)
         return LfwFaces(**{k: data[k] for k in data.files if k != "seconds_per_photo"},
                         seconds_per_photo=float(data["seconds_per_photo"]))
-    faces = embed_photos(lfw_photos(root))
+    faces = embed_photos(lfw_photos(root), chips=chips)
     if cache:
         np.savez(cache, **asdict(faces))
     return faces
@@ -242,13 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lfw", type=Path, default=DEFAULT_LFW)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/galprof_lfw_faces.npz"))
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--chips", choices=("keypoints", "mesh"), help="chip alignment (default: galprof's)")
     parser.add_argument("--small", action="store_true", help="score small galleries (1-2 people, strangers)")
     args = parser.parse_args(argv)
     if not args.lfw.is_dir():
         print(f"LFW folder not found: {args.lfw}", file=sys.stderr)
         return 2
     settings = Settings()
-    faces = load_or_embed(args.lfw, args.cache)
+    faces = load_or_embed(args.lfw, args.cache, args.chips)
     print(f"{len(set(faces.path.tolist()))} photos, {len(faces.path)} faces "
           f"({int(faces.trusted(settings).sum())} trusted), {len(set(faces.name.tolist()))} people; "
           f"face pipeline {faces.seconds_per_photo * 1000:.1f} ms/photo at 1 thread")

@@ -10,15 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from galprof.vision.blazeface import (
-    VARIANTS,
-    AnchorSpec,
-    FaceDetector,
-    decode,
-    generate_anchors,
-    tile_windows,
-    weighted_nms,
-)
+from galprof.vision.blazeface import VARIANTS, FaceDetector
+from galprof.vision.blazeface_geometry import AnchorSpec, decode, generate_anchors, tile_windows, weighted_nms
 from galprof.vision.registry import model_path
 
 SHORT = AnchorSpec(input_size=128, strides=(8, 16, 16, 16), anchors_per_layer=2)

@@ -37,6 +37,12 @@ EMBEDDING_TEMPLATE = ChipTemplate(150, np.array(
 AGE_TEMPLATE = ChipTemplate(64, np.array(
     [[18.34, 18.40], [43.06, 18.73], [30.79, 32.88], [30.79, 45.07]], dtype=np.float64))
 GENDER_TEMPLATE = AGE_TEMPLATE.scaled(32)
+# The same 150 px embedding chip for Face Mesh's anchors (eye-contour centres, nose tip, mouth centre;
+# FaceMesh.anchor_points): their mean position on today's chips over 599 faces of split A (UTKFace even
+# file index, event albums of even index), so mesh chips keep the calibrated mean geometry
+# (benchmarks/mesh_template.py).
+MESH_EMBEDDING_TEMPLATE = ChipTemplate(150, np.array(
+    [[46.55, 46.58], [100.80, 46.51], [73.16, 80.30], [73.73, 101.07]], dtype=np.float64))
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -92,7 +98,8 @@ def warp(image: Image.Image, matrix: np.ndarray, size: int) -> np.ndarray:
 
 
 def align(image: Image.Image, keypoints: np.ndarray, template: ChipTemplate) -> np.ndarray:
-    """The chip (size, size, 3) uint8 of one face from its BlazeFace keypoints (first 4 are used)."""
+    """The chip (size, size, 3) uint8 of one face from four points in the template's order (BlazeFace
+    keypoints: the first 4 are used; or a mesh's anchor points with a mesh template)."""
     matrix = similarity_transform(np.asarray(keypoints)[:4], template.points)
     return warp(image, matrix, template.size)
 

@@ -22,7 +22,7 @@ from galprof.vision.registry import file_sha256, load_manifest
 OBJECT_MIN_SCORE = 0.3  # NanoDet scores per class are weak; later stages apply per-class thresholds
 CLASS_TOP_K = 10
 # Bumped whenever decoding or video sampling changes which pixels the models see (invalidates caches).
-INGEST_VERSION = 3
+INGEST_VERSION = 4
 
 
 def model_versions() -> dict[str, str]:

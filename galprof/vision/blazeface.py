@@ -1,16 +1,17 @@
-"""BlazeFace face detection: multi-scale passes, SSD anchors, box + 6 keypoint decoding, weighted NMS.
+"""BlazeFace face detection: the passes over a photo (whole image, close-up retry, fine pass or tiles).
 
 BlazeFace was trained on a small square input (128, 192 or 256 px), so a face that covers a few
 percent of a large photo shrinks to a handful of pixels and is missed. `FaceDetector.detect` therefore
 runs the whole image once at the model's size and, when the image is much larger than that, once more
 at a finer scale; detections from all passes are mapped back to image pixels and merged with
 MediaPipe's weighted non-maximum suppression. When the whole image yields nothing it is tried once
-more zoomed out, for faces too close for the model.
+more zoomed out (CLOSEUP_ZOOM, centred on the model's square), for faces too close for the model.
+Anchors, decoding and NMS live in `blazeface_geometry`.
 
 The converted MediaPipe models are fully convolutional and declare a free input height and width, so
-the fine pass and the zoomed-out retry are one run each on the photo's own aspect ratio (padded to a
-multiple of 32). They cost the pixels they look at: 3 square inputs for a 1024 x 768 photo instead of 4
-overlapping tiles, and a third of one for the retry. (Sessions fixed to each repeated shape ran no
+the fine pass is one run on the photo's own aspect ratio (padded to a multiple of 32). It costs the
+pixels it looks at: 3 square inputs for a 1024 x 768 photo instead of 4 overlapping tiles; the
+close-up retry costs one square input. (Sessions fixed to each repeated shape ran no
 faster here and cost ~70 MB per worker, so one free-size session serves all.) A model with a fixed
 square input (back-256, or a user's file) is letterboxed instead, the fine pass becoming a grid of
 overlapping square tiles.
@@ -19,7 +20,6 @@ overlapping square tiles.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,14 @@ from PIL import Image
 
 from galprof.facts import Box, FaceDetection
 from galprof.vision.align import as_image
+from galprof.vision.blazeface_geometry import (
+    AnchorSpec,
+    Mapping,
+    decode,
+    generate_anchors,
+    tile_windows,
+    weighted_nms,
+)
 from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.registry import load_manifest
 
@@ -49,128 +57,14 @@ _BUILTIN_ANCHORS = {
 # onto a canvas; the fine pass (or the tiling) uses it to choose its scale. Used when the manifest gives
 # no value.
 _MIN_FACE_INPUT = {128: 20.0, 192: 18.0, 256: 12.0}
+# The close-up retry shrinks the image by this factor: chosen on the even half of the UTKFace crops and
+# imagenet/food/nature split A (benchmarks/face_finding.py --choose; the curve is in benchmarks/README.md).
+CLOSEUP_ZOOM = 2.5
+# The retry keeps only faces at least this fraction of the image's longer side: what it is for.
+CLOSEUP_MIN_WIDTH = 0.35
 # A free-size input's sides must be multiples of the backbone's total stride, so that each upsampled
 # feature map matches the skip connection it is added to.
 SIDE_MULTIPLE = 32
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """From model-input pixels back to image pixels: image = input / scale + offset, per axis."""
-
-    sx: float
-    sy: float
-    ox: float
-    oy: float
-
-
-@dataclass(frozen=True)
-class AnchorSpec:
-    """MediaPipe SsdAnchorsCalculator options for a BlazeFace model with fixed-size anchors."""
-
-    input_size: int
-    strides: tuple[int, ...]
-    anchors_per_layer: int
-    offset: float = 0.5
-
-    @classmethod
-    def from_manifest(cls, anchors: dict) -> AnchorSpec:
-        return cls(input_size=int(anchors["input_size"]), strides=tuple(int(s) for s in anchors["strides"]),
-                   anchors_per_layer=int(anchors["anchors_per_layer"]), offset=float(anchors.get("offset", 0.5)))
-
-
-def generate_anchors(spec: AnchorSpec, height: int | None = None, width: int | None = None) -> np.ndarray:
-    """Anchor centres (N, 2) as x, y in model-input pixels, in the order of the model's outputs.
-
-    As in MediaPipe, consecutive layers with the same stride share one grid, so their anchors are
-    interleaved per cell: grid rows, then columns, then the anchors of that cell. height and width
-    give the input size of a free-size model (default: the square input_size).
-    """
-    height = spec.input_size if height is None else height
-    width = spec.input_size if width is None else width
-    centres = []
-    layer = 0
-    while layer < len(spec.strides):
-        stride = spec.strides[layer]
-        same = 0
-        while layer + same < len(spec.strides) and spec.strides[layer + same] == stride:
-            same += 1
-        per_cell = same * spec.anchors_per_layer
-        rows, cols = math.ceil(height / stride), math.ceil(width / stride)
-        ys, xs = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-        cell = np.stack([(xs + spec.offset) / cols * width, (ys + spec.offset) / rows * height], axis=-1)
-        centres.append(np.repeat(cell.reshape(-1, 2), per_cell, axis=0))
-        layer += same
-    return np.concatenate(centres).astype(np.float32)
-
-
-def decode(raw_boxes: np.ndarray, logits: np.ndarray, anchors: np.ndarray, min_score: float
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Regressor rows (N, 16) + logits (N,) -> boxes (M, 4) x1 y1 x2 y2, scores (M,), keypoints (M, 6, 2).
-
-    Each row holds the box centre offset and size, then six keypoint offsets, all in model-input
-    pixels relative to the anchor centre. Only anchors scoring at least min_score are decoded.
-    """
-    scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
-    keep = scores >= min_score
-    raw = raw_boxes[keep]
-    centre = anchors[keep]
-    cx = centre[:, 0] + raw[:, 0]
-    cy = centre[:, 1] + raw[:, 1]
-    half_w, half_h = raw[:, 2] / 2, raw[:, 3] / 2
-    boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
-    keypoints = centre[:, None, :] + raw[:, 4:16].reshape(-1, 6, 2)
-    return boxes, scores[keep], keypoints
-
-
-def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Intersection over union of one x1 y1 x2 y2 box with each of boxes (M, 4)."""
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
-
-
-def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray, iou_threshold: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MediaPipe's weighted NMS: the best remaining detection absorbs every one overlapping it by more
-    than iou_threshold; the merged box and keypoints are the score-weighted mean, the score the best's.
-
-    BlazeFace fires on several neighbouring anchors per face; averaging them is steadier than keeping one.
-    The loop runs once per output face, not per anchor.
-    """
-    order = np.argsort(-scores, kind="stable")
-    out_boxes, out_scores, out_kps = [], [], []
-    while order.size:
-        top = order[0]
-        overlap = iou(boxes[top], boxes[order])
-        members = order[overlap > iou_threshold]
-        members = members if members.size else order[:1]
-        weights = scores[members][:, None]
-        out_boxes.append((boxes[members] * weights).sum(0) / weights.sum())
-        out_kps.append((keypoints[members] * weights[:, :, None]).sum(0) / weights.sum())
-        out_scores.append(scores[top])
-        order = order[overlap <= iou_threshold]
-        order = order[order != top]
-    if not out_scores:
-        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 6, 2), np.float32)
-    return np.array(out_boxes), np.array(out_scores), np.array(out_kps)
-
-
-def tile_windows(width: int, height: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
-    """Square windows (x1, y1, x2, y2) of side `tile` covering the image, neighbours overlapping by at
-    least `overlap` pixels, spread evenly so the last one ends at the border."""
-    def starts(length: int) -> list[int]:
-        if length <= tile:
-            return [0]
-        count = math.ceil((length - overlap) / (tile - overlap))
-        return [round(i * (length - tile) / (count - 1)) for i in range(count)]
-
-    return [(x, y, min(x + tile, width), min(y + tile, height)) for y in starts(height) for x in starts(width)]
 
 
 class FaceDetector(ManifestModel):
@@ -186,7 +80,7 @@ class FaceDetector(ManifestModel):
     """
 
     def __init__(self, variant: str = DEFAULT_VARIANT, threads: int = 1, model_path: str | Path | None = None,
-                 min_face: int = 48, max_tiles: int = 4, zoom_out: float = 1.6, opened: OpenedModel | None = None):
+                 min_face: int = 48, max_tiles: int = 4, zoom_out: float = CLOSEUP_ZOOM, opened: OpenedModel | None = None):
         if opened is not None and opened.entry is not None:  # from_manifest("blazeface_back") is variant "back"
             variant = {name: v for v, name in VARIANTS.items()}.get(opened.entry.name, variant)
         if variant not in VARIANTS:
@@ -399,7 +293,7 @@ class FaceDetector(ManifestModel):
         """The zoomed-out retry's faces that are large: only those are what the retry is for; small
         hits there are mostly texture."""
         boxes, scores, keypoints = found
-        large = (boxes[:, 2] - boxes[:, 0]) >= 0.35 * max(width, height)
+        large = (boxes[:, 2] - boxes[:, 0]) >= CLOSEUP_MIN_WIDTH * max(width, height)
         return boxes[large], scores[large], keypoints[large]
 
     def _free_passes(self, image: Image.Image, min_score: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -415,9 +309,10 @@ class FaceDetector(ManifestModel):
         parts = [self._detect_input(tensor, mapping, min_score)]
         if not parts[0][1].size:
             # Nothing in the whole image: maybe one face too close for the model (a close-up selfie
-            # fills the frame, beyond what full-range was trained on), so look once more zoomed out.
-            # A tight input here (a third of the square's cost) found more close-ups than the square.
-            tensor, mapping, _ = self.scaled_input(image, whole_scale / self.zoom_out, small)
+            # fills the frame, beyond what full-range was trained on), so look once more zoomed out,
+            # centred on the model's square: a tight input (a third of the cost) lacks the margin
+            # around the face the model needs (UTKFace crops: 9 of 97 found tight, 97 on the square).
+            tensor, mapping, _ = self.scaled_input(image, whole_scale / self.zoom_out, small, square=True)
             parts.append(self._zoomed_out(self._detect_input(tensor, mapping, min_score), width, height))
         parts.extend(self._detect_input(tensor, mapping, min_score) for tensor, mapping, _ in fine_inputs)
         return parts
