@@ -1,4 +1,4 @@
-"""Build MediaPipe's face mesh, iris, selfie-segmentation and pose-landmark models as ONNX.
+"""Build MediaPipe's face mesh, iris and selfie-segmentation models as ONNX.
 
 The TFLite files ship inside the PyPI wheel `mediapipe==0.10.21` (Apache-2.0) under
 `mediapipe/modules/`; the wheel is only unpacked here, never installed, and is no runtime dependency.
@@ -58,22 +58,6 @@ VARIANTS = {
         "crop": "the whole frame resized (stretched) to 256 x 256",
         "outputs": {"mask": "(1, 256, 256, 1): P(person) per pixel, already a sigmoid"},
         "note": "MediaPipe Selfie Segmentation (general model, square input)",
-    },
-    "pose_landmark_full": {
-        "path": "mediapipe/modules/pose_landmark/pose_landmark_full.tflite", "size": 256,
-        "role": "body landmarks",
-        "crop": "a square around the person (MediaPipe takes it from pose_detection; galprof may derive "
-                "it from the face box), letterboxed to 256 x 256",
-        "outputs": {
-            "landmarks": "(1, 195): 39 points x (x, y, z, visibility logit, presence logit) in input "
-                         "pixels; the first 33 are BlazePose's body points (11/12 shoulders, 13/14 elbows, "
-                         "15/16 wrists), the last 6 are auxiliary ROI points",
-            "pose_flag": "(1, 1): pose presence, already in [0, 1]",
-            "segmentation": "(1, 256, 256, 1): person mask logits",
-            "heatmap": "(1, 64, 64, 39): landmark heatmaps",
-            "world_landmarks": "(1, 117): 39 points x (x, y, z) in metres around the hips",
-        },
-        "note": "MediaPipe BlazePose GHUM full (body landmarks)",
     },
 }
 
