@@ -1,0 +1,128 @@
+"""Tesseract, in process when it can be: tesserocr (the tesseract API through Cython, wheels for x86_64 and
+aarch64 Linux that bundle libtesseract), else pytesseract (the `tesseract` program, one child process and
+one temporary image file per read).
+
+Measured on the 4 text photos of immich-assets (1600 px grey frames, one OpenMP thread, CPU time of the
+process and its children): pytesseract 0.42 s per read, tesserocr 0.17-0.22 s; tesserocr is handed the
+raw grey pixels (`SetImageBytes`: no image file, no encoding, no child process). Both read the same
+words on those photos up to tesseract's own version differences (5.5 in the wheel, 5.3 in Debian).
+
+tesserocr needs the language data (`eng.traineddata`) that Debian's tesseract-ocr-eng installs; it is
+looked up in $TESSDATA_PREFIX and the usual system folders. Without it (or without the wheel) the
+pytesseract path is used; `backend()` says which one runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+LANGUAGE = "eng"
+# Folders holding <lang>.traineddata on Debian/Ubuntu (tesseract 4 and 5), Fedora, Homebrew and /usr/local builds.
+TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tesseract-ocr/tessdata", "/usr/share/tessdata",
+                  "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata")
+PSM = {"--psm 3": 3, "--psm 11": 11}  # the page segmentation modes galprof asks for, as tesserocr's numbers
+
+
+def tessdata_dir(language: str = LANGUAGE) -> Path | None:
+    """The folder holding `language`.traineddata: $TESSDATA_PREFIX first, then the system folders."""
+    candidates = [os.environ["TESSDATA_PREFIX"]] if os.environ.get("TESSDATA_PREFIX") else []
+    for pattern in TESSDATA_GLOBS:
+        candidates.extend(sorted(glob.glob(pattern), reverse=True))  # the newest tesseract version first
+    for folder in candidates:
+        if (Path(folder) / f"{language}.traineddata").is_file():
+            return Path(folder)
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def backend() -> str | None:
+    """"tesserocr", "pytesseract" or None (no tesseract here)."""
+    if os.environ.get("GALPROF_OCR_BACKEND") != "pytesseract" and _tesserocr_usable():
+        return "tesserocr"
+    return "pytesseract" if _pytesseract_usable() else None
+
+
+def _tesserocr_usable() -> bool:
+    try:
+        import tesserocr  # noqa: F401
+    except ImportError:
+        return False
+    return tessdata_dir() is not None
+
+
+def _pytesseract_usable() -> bool:
+    try:
+        import pytesseract
+    except ImportError:
+        return False
+    if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+        return False
+    try:
+        pytesseract.get_tesseract_version()
+    except Exception:  # noqa: BLE001 - any failure to run the binary means "not available"
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=4)
+def _api(psm: int):
+    """One tesserocr engine per page segmentation mode, kept for the life of the (worker) process: loading
+    the language data costs ~0.1 s, so it is done once, not per read."""
+    import tesserocr
+
+    return tesserocr.PyTessBaseAPI(path=str(tessdata_dir()) + os.sep, lang=LANGUAGE, psm=psm)
+
+
+def _set_grey(api, image: Image.Image) -> None:
+    grey = image if image.mode == "L" else image.convert("L")
+    api.SetImageBytes(grey.tobytes(), grey.width, grey.height, 1, grey.width)
+
+
+def read_string(image: Image.Image, config: str, timeout: float) -> str:
+    """The text tesseract reads in a grey Pillow image ("" on failure). timeout in seconds."""
+    if backend() == "tesserocr":
+        api = _api(PSM[config])
+        _set_grey(api, image)
+        if not api.Recognize(int(timeout * 1000)):
+            return ""
+        return (api.GetUTF8Text() or "").strip()
+    import pytesseract
+
+    try:
+        return pytesseract.image_to_string(image, config=config, timeout=timeout).strip()
+    except (RuntimeError, pytesseract.TesseractError):
+        return ""
+
+
+def read_words(image: Image.Image, config: str, timeout: float) -> list[tuple[str, float]]:
+    """(word, confidence 0-100) of every word tesseract reads ([] on failure)."""
+    if backend() == "tesserocr":
+        import tesserocr
+
+        api = _api(PSM[config])
+        _set_grey(api, image)
+        if not api.Recognize(int(timeout * 1000)):
+            return []
+        words = []
+        iterator = api.GetIterator()
+        level = tesserocr.RIL.WORD
+        for word in tesserocr.iterate_level(iterator, level) if iterator is not None else ():
+            try:
+                text = word.GetUTF8Text(level)
+            except RuntimeError:  # tesserocr raises for an empty word box
+                continue
+            words.append((text, float(word.Confidence(level))))
+        return words
+    import pytesseract
+
+    try:
+        data = pytesseract.image_to_data(image, config=config, timeout=timeout, output_type=pytesseract.Output.DICT)
+    except (RuntimeError, pytesseract.TesseractError):
+        return []
+    return [(word, float(conf)) for word, conf in zip(data["text"], data["conf"], strict=False)]
