@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib.util
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
+if TYPE_CHECKING:
+    from PIL import Image
 
 LANGUAGE = "eng"
 # Folders holding <lang>.traineddata on Debian/Ubuntu (tesseract 4 and 5), Fedora, Homebrew and /usr/local builds.
@@ -49,11 +52,12 @@ def backend() -> str | None:
 
 
 def _tesserocr_usable() -> bool:
+    # found, not imported: loading its bundled libraries costs ~0.1 s, paid at the first read instead
     try:
-        import tesserocr  # noqa: F401
-    except ImportError:
+        found = importlib.util.find_spec("tesserocr") is not None
+    except (ImportError, ValueError):  # ValueError: a None placeholder in sys.modules
         return False
-    return tessdata_dir() is not None
+    return found and tessdata_dir() is not None
 
 
 def _pytesseract_usable() -> bool:

@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
-from galprof.media.decode import DecodeError, decode_image
 from galprof.media.discover import MediaItem, suffix_mismatch
-from galprof.media.exif import exif_from_container, mtime_fallback, read_photo_exif
-from galprof.media.video import VideoError, sample_video
 
 # Builds the per-worker frame analyzer; the default loads every packaged model (FrameAnalyzer).
 AnalyzerFactory = Callable[[Settings, int], object]
@@ -65,6 +62,11 @@ def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1
 
 
 def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -> ItemResult:
+    # the decoders (Pillow, pillow-heif, exifread, PyAV: ~0.1 s of imports) load in the processes that
+    # decode, not in a scan's main process that only hands out work or finds everything cached
+    from galprof.media.decode import DecodeError, decode_image
+    from galprof.media.exif import exif_from_container, mtime_fallback, read_photo_exif
+
     result = ItemResult(path=item.display)
     mismatch = suffix_mismatch(item)
     if mismatch:
@@ -96,9 +98,14 @@ def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -
                 media.exif.orientation = decoded.orientation
             frames = [(decoded.rgb, None)]
         else:
+            from galprof.media.video import VideoError, sample_video
+
             t1 = time.process_time()
-            sample = sample_video(item.path, settings.video_fps, settings.video_max_frames, settings.max_side,
-                                  threads=threads)
+            try:
+                sample = sample_video(item.path, settings.video_fps, settings.video_max_frames, settings.max_side,
+                                      threads=threads)
+            except VideoError as exc:
+                raise DecodeError(str(exc)) from None
             t2 = time.process_time()
             media.exif = exif_from_container(sample.metadata)
             media.exif.width, media.exif.height = sample.width, sample.height
@@ -107,7 +114,7 @@ def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -
                 result.notes.append(ScanError(item.display, "decode", sample.problem))
             result.notes.extend(ScanError(item.display, "decode", note) for note in sample.notes)
             frames = [(f.rgb, f.timestamp) for f in sample.frames]
-    except (DecodeError, VideoError) as exc:
+    except DecodeError as exc:
         result.error = ScanError(item.display, "decode", str(exc))
         return result
     except MemoryError:
