@@ -29,6 +29,7 @@ LANGUAGE = "eng"
 # Folders holding <lang>.traineddata on Debian/Ubuntu (tesseract 4 and 5), Fedora, Homebrew and /usr/local builds.
 TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tesseract-ocr/tessdata", "/usr/share/tessdata",
                   "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata")
+LEPTONICA_SEVERITY_NONE = 6  # L_SEVERITY_NONE of leptonica's setMsgSeverity
 PSM = {"--psm 3": 3, "--psm 11": 11}  # the page segmentation modes galprof asks for, as tesserocr's numbers
 
 
@@ -80,7 +81,21 @@ def _api(psm: int):
     the language data costs ~0.1 s, so it is done once, not per read."""
     import tesserocr
 
+    _quiet_leptonica(Path(tesserocr.__file__).resolve().parents[1] / "tesserocr.libs")
     return tesserocr.PyTessBaseAPI(path=str(tessdata_dir()) + os.sep, lang=LANGUAGE, psm=psm)
+
+
+def _quiet_leptonica(libs: Path) -> None:
+    """Leptonica (inside the wheel) prints its own errors on stderr ("Error in boxClipToRectangle: ...",
+    harmless, several per photo): in process they would land between the scan's progress lines. The
+    pytesseract path loses them with the child's stderr; here they are switched off."""
+    import ctypes
+
+    for library in sorted(libs.glob("libleptonica*.so*")):
+        try:
+            ctypes.CDLL(str(library)).setMsgSeverity(LEPTONICA_SEVERITY_NONE)
+        except (OSError, AttributeError):
+            pass
 
 
 def _set_grey(api, image: Image.Image) -> None:
