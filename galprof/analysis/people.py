@@ -37,8 +37,6 @@ def assign_stable_ids(
     """Match this scan's clusters to the persons of a previous scan by centroid distance (Hungarian
     assignment, accepted below ID_MATCH_DISTANCE); others get new ids (never reused). Returns the ids
     in cluster order and the new state to persist."""
-    from scipy.optimize import linear_sum_assignment
-
     previous = []
     next_id = 1
     if state and state.get("version") == STATE_VERSION:
@@ -46,6 +44,9 @@ def assign_stable_ids(
         next_id = int(state.get("next_id", 1))
     ids: list[int | None] = [None] * len(centroids)
     if previous and len(centroids):
+        # scipy.optimize costs ~0.7 s of imports: only scans with people to match pay it
+        from scipy.optimize import linear_sum_assignment
+
         old = l2_normalise(np.array([p["centroid"] for p in previous], dtype=np.float64))
         cost = np.linalg.norm(np.asarray(centroids)[:, None, :] - old[None, :, :], axis=2)
         rows, cols = linear_sum_assignment(cost)
