@@ -151,3 +151,20 @@ def test_tessdata_prefix_is_searched_first(monkeypatch, tmp_path):
     (tmp_path / "eng.traineddata").write_bytes(b"x")
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
     assert tesseract_api.tessdata_dir() == tmp_path
+
+
+def test_in_process_tesseract_keeps_leptonica_quiet(shared_data, capfd):
+    """Leptonica prints "Error in boxClipToRectangle" on this photo; in process that would land between
+    the scan's progress lines, so galprof switches its messages off."""
+    if "tesserocr" not in _backends():
+        pytest.skip("tesserocr (or its eng.traineddata) is not installed")
+    from galprof.media.decode import decode_image
+
+    tesseract_api.backend.cache_clear()
+    try:
+        assert tesseract_api.backend() == "tesserocr"
+        rgb = decode_image(str(shared_data / "immich-assets/albums/nature/tanners_ridge.jpg")).rgb
+        ocr.read_text(rgb)
+    finally:
+        tesseract_api.backend.cache_clear()
+    assert "Error in" not in capfd.readouterr().err
