@@ -2,14 +2,16 @@
 aarch64 Linux that bundle libtesseract), else pytesseract (the `tesseract` program, one child process and
 one temporary image file per read).
 
-Measured on the 4 text photos of immich-assets (1600 px grey frames, one OpenMP thread, CPU time of the
-process and its children): pytesseract 0.42 s per read, tesserocr 0.17-0.22 s; tesserocr is handed the
-raw grey pixels (`SetImageBytes`: no image file, no encoding, no child process). Both read the same
-words on those photos up to tesseract's own version differences (5.5 in the wheel, 5.3 in Debian).
+Measured on the 13 immich-assets album photos (benchmarks/ocr_backends.py: 1600 px grey frames, one
+OpenMP thread, CPU time of the process and its children): pytesseract 0.38-0.49 s per read, tesserocr
+0.16-0.19 s; tesserocr is handed the raw grey pixels (`SetImageBytes`: no image file, no encoding, no
+child process). 11 of the 13 texts were identical, the other two differ in a few characters (tesseract
+5.5 in the wheel, 5.3 in Debian).
 
 tesserocr needs the language data (`eng.traineddata`) that Debian's tesseract-ocr-eng installs; it is
 looked up in $TESSDATA_PREFIX and the usual system folders. Without it (or without the wheel) the
-pytesseract path is used; `backend()` says which one runs.
+pytesseract path is used; GALPROF_OCR_BACKEND=pytesseract forces it; `backend()` says which one runs.
+One engine serves a process; a lock keeps threads from sharing it at the same time.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import glob
 import importlib.util
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +33,7 @@ LANGUAGE = "eng"
 TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tesseract-ocr/tessdata", "/usr/share/tessdata",
                   "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata")
 LEPTONICA_SEVERITY_NONE = 6  # L_SEVERITY_NONE of leptonica's setMsgSeverity
+_ENGINE_LOCK = threading.Lock()  # a tesserocr engine holds one image and its results at a time
 PSM = {"--psm 3": 3, "--psm 11": 11}  # the page segmentation modes galprof asks for, as tesserocr's numbers
 
 
@@ -106,11 +110,12 @@ def _set_grey(api, image: Image.Image) -> None:
 def read_string(image: Image.Image, config: str, timeout: float) -> str:
     """The text tesseract reads in a grey Pillow image ("" on failure). timeout in seconds."""
     if backend() == "tesserocr":
-        api = _api(PSM[config])
-        _set_grey(api, image)
-        if not api.Recognize(int(timeout * 1000)):
-            return ""
-        return (api.GetUTF8Text() or "").strip()
+        with _ENGINE_LOCK:
+            api = _api(PSM[config])
+            _set_grey(api, image)
+            if not api.Recognize(int(timeout * 1000)):
+                return ""
+            return (api.GetUTF8Text() or "").strip()
     import pytesseract
 
     try:
@@ -122,22 +127,8 @@ def read_string(image: Image.Image, config: str, timeout: float) -> str:
 def read_words(image: Image.Image, config: str, timeout: float) -> list[tuple[str, float]]:
     """(word, confidence 0-100) of every word tesseract reads ([] on failure)."""
     if backend() == "tesserocr":
-        import tesserocr
-
-        api = _api(PSM[config])
-        _set_grey(api, image)
-        if not api.Recognize(int(timeout * 1000)):
-            return []
-        words = []
-        iterator = api.GetIterator()
-        level = tesserocr.RIL.WORD
-        for word in tesserocr.iterate_level(iterator, level) if iterator is not None else ():
-            try:
-                text = word.GetUTF8Text(level)
-            except RuntimeError:  # tesserocr raises for an empty word box
-                continue
-            words.append((text, float(word.Confidence(level))))
-        return words
+        with _ENGINE_LOCK:
+            return _tesserocr_words(_api(PSM[config]), image, timeout)
     import pytesseract
 
     try:
@@ -145,3 +136,21 @@ def read_words(image: Image.Image, config: str, timeout: float) -> list[tuple[st
     except (RuntimeError, pytesseract.TesseractError):
         return []
     return [(word, float(conf)) for word, conf in zip(data["text"], data["conf"], strict=False)]
+
+
+def _tesserocr_words(api, image: Image.Image, timeout: float) -> list[tuple[str, float]]:
+    import tesserocr
+
+    _set_grey(api, image)
+    if not api.Recognize(int(timeout * 1000)):
+        return []
+    words = []
+    iterator = api.GetIterator()
+    level = tesserocr.RIL.WORD
+    for word in tesserocr.iterate_level(iterator, level) if iterator is not None else ():
+        try:
+            text = word.GetUTF8Text(level)
+        except RuntimeError:  # tesserocr raises for an empty word box
+            continue
+        words.append((text, float(word.Confidence(level))))
+    return words
