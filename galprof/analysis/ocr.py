@@ -59,7 +59,6 @@ def ocr_available() -> bool:
     return tesseract.backend() is not None
 
 
-
 def unavailable_reason() -> str | None:
     """Why OCR cannot run here (None when it can)."""
     if ocr_available():
@@ -91,8 +90,8 @@ def read_text(rgb: np.ndarray, timeout: float = 30.0) -> str:
     """The text tesseract reads in an (H, W, 3) uint8 RGB frame ("" when none or on failure)."""
     # Tesseract's OpenMP threads fight the scan's own parallelism (one worker per core): measured
     # here 1.0-1.4 s per frame with one thread against 3.0-3.2 s with its default threads. The
-    # variable reaches the tesseract child processes and libtesseract (read when its OpenMP starts,
-    # at the first read; onnxruntime does not read it).
+    # variable reaches the tesseract child processes (onnxruntime does not read it); the libtesseract of
+    # tesserocr's wheel is built without OpenMP and reads on one thread.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     return tesseract.read_string(_prepare(rgb), TESSERACT_CONFIG, timeout)
 
