@@ -5,7 +5,10 @@ overlap, objects >= 0.5. On the JPEGs of ../shared/data larger than the frame (p
 exif-samples, imagenet-samples) and on LFW grids (8 x 6 and 10 x 7 faces upscaled to 3264-4000 px,
 generated into a temporary folder):
 
-    .venv/bin/python benchmarks/decode_draft.py [--fractions 0.9,0.75,0.5] [--data ../shared/data]
+    .venv/bin/python benchmarks/decode_draft.py [--fractions 0.9,0.75,0.5] [--data ../shared/data] [--heic]
+
+--heic instead reports, per HEIC/HEIF file of the data: its size, the embedded thumbnails' sizes, and the
+CPU ms of libheif's decode (Pillow's load) against galprof's whole `decode_image`.
 """
 
 from __future__ import annotations
@@ -90,11 +93,34 @@ def compare(ref: list[dict], new: list[dict]) -> dict:
             "objects_same": sum(r["objects"] == n["objects"] for r, n in zip(ref, new, strict=True))}
 
 
+def heic_split(data: Path) -> list[dict]:
+    rows = []
+    for path in sorted(p for p in data.rglob("*") if p.suffix.lower() in (".heic", ".heif")):
+        import pillow_heif
+
+        thumbnails = pillow_heif.open_heif(str(path)).info.get("thumbnails") or []
+        started = time.process_time()
+        with Image.open(path) as im:
+            im.load()
+            size = im.size
+        libheif_ms = (time.process_time() - started) * 1000
+        started = time.process_time()
+        decode.decode_image(str(path))
+        rows.append({"file": path.name, "size": size, "thumbnails": thumbnails, "libheif_load_ms": round(libheif_ms),
+                     "decode_image_ms": round((time.process_time() - started) * 1000)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--fractions", default="0.9,0.75,0.5")
+    parser.add_argument("--heic", action="store_true")
     args = parser.parse_args()
+    if args.heic:
+        for row in heic_split(args.data):
+            print(json.dumps(row))
+        return
     analyzer = FrameAnalyzer(Settings(ocr=False), threads=1)
     with tempfile.TemporaryDirectory(prefix="galprof-grids-") as tmp:
         sets = {"large JPEGs": large_jpegs(args.data), "LFW grids": lfw_grids(args.data, Path(tmp))}
