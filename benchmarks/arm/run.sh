@@ -24,9 +24,12 @@ done
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 
 if [ ! -x "$ROOT/usr/bin/python3" ]; then
-    say "debootstrap arm64 bookworm into $ROOT (a few minutes)"
-    rm -rf "$ROOT"
-    debootstrap --arch=arm64 --foreign --variant=minbase bookworm "$ROOT" http://deb.debian.org/debian >/dev/null
+    # the first stage only downloads and unpacks (host tools); the second runs the arm64 dpkg under qemu
+    if [ ! -x "$ROOT/debootstrap/debootstrap" ]; then
+        say "debootstrap arm64 bookworm into $ROOT (a few minutes)"
+        rm -rf "$ROOT"
+        debootstrap --arch=arm64 --foreign --variant=minbase bookworm "$ROOT" http://deb.debian.org/debian >/dev/null
+    fi
     cp /usr/bin/qemu-aarch64-static "$ROOT/usr/bin/"
     chroot "$ROOT" /debootstrap/debootstrap --second-stage >/dev/null
     cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
