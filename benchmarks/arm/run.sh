@@ -65,7 +65,8 @@ fi
 # pure-Python sdists (reverse-geocoder) still install
 say "pip install in the arm64 chroot (no compiler there)"
 chroot "$ROOT" sh -c 'test -x /opt/venv/bin/pip || python3 -m venv /opt/venv'
-chroot "$ROOT" /opt/venv/bin/pip install -q --no-compile --prefer-binary /opt/galprof/galprof-*.whl
+WHEEL=$(cd "$ROOT/opt/galprof" && ls galprof-*.whl)  # the chroot's path, named on the host side
+chroot "$ROOT" /opt/venv/bin/pip install -q --no-compile --prefer-binary "/opt/galprof/$WHEEL"
 chroot "$ROOT" /opt/venv/bin/python -c 'import platform; print("test-arm: machine", platform.machine())' >&2
 
 say "scan under emulation (slow: minutes)"
