@@ -66,7 +66,10 @@ fi
 say "pip install in the arm64 chroot (no compiler there)"
 chroot "$ROOT" sh -c 'test -x /opt/venv/bin/pip || python3 -m venv /opt/venv'
 WHEEL=$(cd "$ROOT/opt/galprof" && ls galprof-*.whl)  # the chroot's path, named on the host side
-chroot "$ROOT" /opt/venv/bin/pip install -q --no-compile --prefer-binary "/opt/galprof/$WHEEL"
+# the host's CA bundle: where TLS to the registry passes a proxy, its root is only there
+cp /etc/ssl/certs/ca-certificates.crt "$ROOT/opt/galprof/host-ca.crt"
+chroot "$ROOT" env PIP_CERT=/opt/galprof/host-ca.crt PIP_FIND_LINKS= /opt/venv/bin/pip install -q --no-compile \
+    --prefer-binary "/opt/galprof/$WHEEL"
 chroot "$ROOT" /opt/venv/bin/python -c 'import platform; print("test-arm: machine", platform.machine())' >&2
 
 say "scan under emulation (slow: minutes)"
