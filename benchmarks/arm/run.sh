@@ -66,8 +66,13 @@ fi
 say "pip install in the arm64 chroot (no compiler there)"
 chroot "$ROOT" sh -c 'test -x /opt/venv/bin/pip || python3 -m venv /opt/venv'
 WHEEL=$(cd "$ROOT/opt/galprof" && ls galprof-*.whl)  # the chroot's path, named on the host side
-# the host's CA bundle: where TLS to the registry passes a proxy, its root is only there
+# the host's CA bundle: where TLS to the registry passes a proxy, its root is only there (also added to
+# the chroot's own store; the PIP_CERT bundle alone was not enough in the 2026-12-01 runs)
 cp /etc/ssl/certs/ca-certificates.crt "$ROOT/opt/galprof/host-ca.crt"
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+    chroot "$ROOT" update-ca-certificates >/dev/null 2>&1 || true
+fi
 chroot "$ROOT" env PIP_CERT=/opt/galprof/host-ca.crt PIP_FIND_LINKS= /opt/venv/bin/pip install -q --no-compile \
     --prefer-binary "/opt/galprof/$WHEEL"
 chroot "$ROOT" /opt/venv/bin/python -c 'import platform; print("test-arm: machine", platform.machine())' >&2
