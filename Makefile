@@ -7,7 +7,7 @@ GALLERY ?=
 SAMPLES := .cache/sample-gallery
 ARGS ?=
 
-.PHONY: install run test models bench bench-peer samples lint clean system-packages tesseract
+.PHONY: install run test test-arm models bench bench-peer samples lint clean system-packages tesseract
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ endif
 test: $(VENV)/.installed
 	@$(MAKE) --no-print-directory samples || echo "warning: could not build the sample gallery; its tests are skipped"
 	$(PY) -m pytest -q -rs $(ARGS)
+
+# An emulated aarch64 Debian 12 (qemu-user): galprof from wheels alone, a scan of a few real photos, its JSON
+# against this machine's (benchmarks/arm/run.sh; needs root; 15-30 minutes; not part of `make test`).
+test-arm: $(VENV)/.installed
+	PYTHON=$(abspath $(PY)) sh benchmarks/arm/run.sh
 
 # galprof bench never downloads: its built-in set (the sample gallery) is made here first, once.
 BENCH_SAMPLES = $${XDG_CACHE_HOME:-$$HOME/.cache}/galprof/sample-gallery

@@ -84,10 +84,11 @@ def _load_settings(config_path: Path | None, flags: dict):
     """Settings from a JSON config file (any subset of the fields) and the options that were given,
     all checked against the settings schema (UsageError naming the file or option and the field)."""
     from galprof.config import Settings
-    from galprof.validate import read_json_file
 
     settings = Settings()
     if config_path is not None:
+        from galprof.validate import read_json_file
+
         source = f"--config {safe_text(config_path)}"
         settings = Settings.from_dict(read_json_file(config_path, source), source)
     for name, value in flags.items():

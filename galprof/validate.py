@@ -15,10 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from referencing import Registry
-from referencing.exceptions import NoSuchResource
-
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 
@@ -57,6 +53,8 @@ def read_json_file(path: str | Path, what: str) -> Any:
 
 
 def _refuse_retrieval(uri: str):
+    from referencing.exceptions import NoSuchResource
+
     raise NoSuchResource(ref=uri)
 
 
@@ -67,7 +65,11 @@ def schema(name: str) -> dict:
 
 
 @functools.cache
-def _validator(name: str) -> jsonschema.protocols.Validator:
+def _validator(name: str):
+    # jsonschema and referencing cost ~60 ms of imports: only runs that check a document pay them
+    import jsonschema
+    from referencing import Registry
+
     registry = Registry(retrieve=_refuse_retrieval)  # a $ref to anything but the schema itself fails
     return jsonschema.Draft202012Validator(schema(name), registry=registry,
                                            format_checker=jsonschema.FormatChecker())
@@ -82,7 +84,9 @@ def _where(path) -> str:
 
 def problem(data: Any, name: str) -> str | None:
     """The most relevant schema violation of `data` as `field.path: message`, or None when valid."""
-    error = jsonschema.exceptions.best_match(_validator(name).iter_errors(data))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(name).iter_errors(data))
     if error is None:
         return None
     message = error.message if len(error.message) <= 200 else error.message[:200] + "..."

@@ -3,6 +3,7 @@ cost of tesseract, and how often the gate opens on real photos."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from galprof.analysis import ocr
+from galprof.analysis import tesseract as tesseract_api
 from galprof.analysis.privacy import find_sensitive
 from tests.profile_factory import MODELS, frame
 
@@ -64,13 +66,14 @@ def test_read_text_of_a_blank_frame_is_empty(tesseract):
 def test_unavailable_reason_when_the_binary_is_missing(monkeypatch):
     import pytesseract
 
-    ocr.ocr_available.cache_clear()
+    tesseract_api.backend.cache_clear()
+    monkeypatch.setitem(sys.modules, "tesserocr", None)  # the wheel missing: import fails
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
     try:
         assert not ocr.ocr_available()
         assert "tesseract" in ocr.unavailable_reason()
     finally:
-        ocr.ocr_available.cache_clear()
+        tesseract_api.backend.cache_clear()
 
 
 @pytest.mark.slow
@@ -95,3 +98,73 @@ def test_tesseract_gets_an_uncompressed_image():
 
     img = _prepare(np.zeros((300, 400, 3), np.uint8))
     assert img.format == "BMP" and img.mode == "L"
+
+
+def _backends() -> list[str]:
+    """The tesseract paths this machine can run (both where tesserocr's wheel and the tessdata are)."""
+    found = []
+    for name in ("tesserocr", "pytesseract"):
+        usable = tesseract_api._tesserocr_usable() if name == "tesserocr" else tesseract_api._pytesseract_usable()
+        if usable:
+            found.append(name)
+    return found
+
+
+@pytest.fixture(params=["tesserocr", "pytesseract"])
+def ocr_backend(request, monkeypatch):
+    if request.param not in _backends():
+        pytest.skip(f"{request.param} cannot run here")
+    if request.param == "pytesseract":
+        monkeypatch.setenv("GALPROF_OCR_BACKEND", "pytesseract")
+    tesseract_api.backend.cache_clear()
+    assert tesseract_api.backend() == request.param
+    yield request.param
+    tesseract_api.backend.cache_clear()
+
+
+def test_both_backends_read_the_id_page_and_its_confident_words(ocr_backend):
+    rgb = _document(["REISEPASS / PASSPORT", "Date of birth: 12.03.1985", "Surname ERIKSSON"])
+    text = ocr.read_text(rgb)
+    assert "PASSPORT" in text and "ERIKSSON" in text
+    words = ocr.read_confident_words(rgb)
+    assert "ERIKSSON" in words and "PASSPORT" in words
+    assert ocr.read_confident_words(np.full((300, 400, 3), 255, np.uint8)) == []
+
+
+def test_tesserocr_is_preferred_and_pytesseract_is_the_fallback(monkeypatch, tmp_path):
+    if "tesserocr" not in _backends():
+        pytest.skip("tesserocr (or its eng.traineddata) is not installed")
+    tesseract_api.backend.cache_clear()
+    try:
+        assert tesseract_api.backend() == "tesserocr"
+        # no language data anywhere: tesserocr cannot run, the tesseract program still can
+        monkeypatch.setattr(tesseract_api, "TESSDATA_GLOBS", (str(tmp_path / "none"),))
+        monkeypatch.delenv("TESSDATA_PREFIX", raising=False)
+        assert tesseract_api.tessdata_dir() is None
+        tesseract_api.backend.cache_clear()
+        assert tesseract_api.backend() == ("pytesseract" if tesseract_api._pytesseract_usable() else None)
+    finally:
+        tesseract_api.backend.cache_clear()
+
+
+def test_tessdata_prefix_is_searched_first(monkeypatch, tmp_path):
+    (tmp_path / "eng.traineddata").write_bytes(b"x")
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    assert tesseract_api.tessdata_dir() == tmp_path
+
+
+def test_in_process_tesseract_keeps_leptonica_quiet(shared_data, capfd):
+    """Leptonica prints "Error in boxClipToRectangle" on this photo; in process that would land between
+    the scan's progress lines, so galprof switches its messages off."""
+    if "tesserocr" not in _backends():
+        pytest.skip("tesserocr (or its eng.traineddata) is not installed")
+    from galprof.media.decode import decode_image
+
+    tesseract_api.backend.cache_clear()
+    try:
+        assert tesseract_api.backend() == "tesserocr"
+        rgb = decode_image(str(shared_data / "immich-assets/albums/nature/tanners_ridge.jpg")).rgb
+        ocr.read_text(rgb)
+    finally:
+        tesseract_api.backend.cache_clear()
+    assert "Error in" not in capfd.readouterr().err

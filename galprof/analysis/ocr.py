@@ -6,18 +6,18 @@ carriers: envelopes, book covers, menus, screenshots of web sites, binders, comi
 packets, plaques, signs, wallets; or a detected book. `needs_ocr` looks only at FrameFacts (no pixels),
 so it adds nothing to the scan time of other frames.
 
-pytesseract calls the Debian `tesseract` binary; when it is missing, `ocr_available()` is False and
-the profile reports the OCR privacy rule as disabled.
+Tesseract runs in process through tesserocr when its wheel and the language data are there, else through
+pytesseract and the Debian `tesseract` binary (galprof/analysis/tesseract.py); when neither is,
+`ocr_available()` is False and the profile reports the OCR privacy rule as disabled.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import shutil
 
 import numpy as np
 
+from galprof.analysis import tesseract
 from galprof.facts import FrameFacts
 
 # ImageNet-1k classes (names of models/labels/imagenet1k.txt) that are mostly text or documents.
@@ -54,37 +54,27 @@ def needs_ocr(frame: FrameFacts) -> bool:
     return any(o.label in DOCUMENT_OBJECTS and o.score >= DOCUMENT_OBJECTS[o.label] for o in frame.objects)
 
 
-@functools.lru_cache(maxsize=1)
 def ocr_available() -> bool:
-    """True when pytesseract imports and the tesseract binary runs."""
-    try:
-        import pytesseract
-    except ImportError:
-        return False
-    if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
-        return False
-    try:
-        pytesseract.get_tesseract_version()
-    except Exception:  # noqa: BLE001 - any failure to run the binary means "not available"
-        return False
-    return True
+    """True when tesseract can run here (in process through tesserocr, or the tesseract program)."""
+    return tesseract.backend() is not None
 
 
 def unavailable_reason() -> str | None:
     """Why OCR cannot run here (None when it can)."""
+    if ocr_available():
+        return None
     try:
         import pytesseract  # noqa: F401
     except ImportError:
-        return "pytesseract is not installed"
-    if not ocr_available():
-        return "the tesseract program was not found (install tesseract-ocr)"
-    return None
+        return "neither tesserocr (with eng.traineddata) nor pytesseract is installed"
+    return "the tesseract program was not found (install tesseract-ocr)"
 
 
 def _prepare(rgb: np.ndarray):
-    """Grey image, upscaled so that the longest side is at least OCR_MIN_SIDE. Marked as BMP: pytesseract
-    hands tesseract a file in the image's format, PNG when it has none, and PNG-encoding a 1600 px frame
-    cost 0.12 s of CPU per read here (BMP: 0.004 s)."""
+    """Grey image, upscaled so that the longest side is at least OCR_MIN_SIDE. Marked as BMP for the
+    pytesseract path: it hands tesseract a file in the image's format, PNG when it has none, and
+    PNG-encoding a 1600 px frame cost 0.12 s of CPU per read here (BMP: 0.004 s); tesserocr gets the raw
+    pixels."""
     from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(rgb)).convert("L")
@@ -98,16 +88,12 @@ def _prepare(rgb: np.ndarray):
 
 def read_text(rgb: np.ndarray, timeout: float = 30.0) -> str:
     """The text tesseract reads in an (H, W, 3) uint8 RGB frame ("" when none or on failure)."""
-    import pytesseract
-
     # Tesseract's OpenMP threads fight the scan's own parallelism (one worker per core): measured
     # here 1.0-1.4 s per frame with one thread against 3.0-3.2 s with its default threads. The
-    # variable only reaches the tesseract child processes (onnxruntime does not read it).
+    # variable reaches the tesseract child processes (onnxruntime does not read it); the libtesseract of
+    # tesserocr's wheel is built without OpenMP and reads on one thread.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    try:
-        return pytesseract.image_to_string(_prepare(rgb), config=TESSERACT_CONFIG, timeout=timeout).strip()
-    except (RuntimeError, pytesseract.TesseractError):
-        return ""
+    return tesseract.read_string(_prepare(rgb), TESSERACT_CONFIG, timeout)
 
 
 SPARSE_CONFIG = "--psm 11"  # sparse text: finds words on pages seen at an angle that --psm 3 misses
@@ -118,13 +104,6 @@ def read_confident_words(rgb: np.ndarray, min_confidence: float = CONFIDENT, tim
     """The words tesseract reads with at least `min_confidence` in sparse-text mode. On photos without
     text it reads almost nothing this sure (measured: 0-1 readable words on landscapes, 4-140 on
     photographed documents: benchmarks/remote_privacy.py)."""
-    import pytesseract
-
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    try:
-        data = pytesseract.image_to_data(_prepare(rgb), config=SPARSE_CONFIG, timeout=timeout,
-                                         output_type=pytesseract.Output.DICT)
-    except (RuntimeError, pytesseract.TesseractError):
-        return []
-    return [word.strip() for word, conf in zip(data["text"], data["conf"], strict=False)
-            if word.strip() and float(conf) >= min_confidence]
+    return [word.strip() for word, conf in tesseract.read_words(_prepare(rgb), SPARSE_CONFIG, timeout)
+            if word.strip() and conf >= min_confidence]

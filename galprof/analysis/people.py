@@ -46,6 +46,9 @@ def assign_stable_ids(
         next_id = int(state.get("next_id", 1))
     ids: list[int | None] = [None] * len(centroids)
     if previous and len(centroids):
+        # scipy.optimize costs ~0.7 s of imports: only scans with people to match pay it
+        from scipy.optimize import linear_sum_assignment
+
         old = l2_normalise(np.array([p["centroid"] for p in previous], dtype=np.float64))
         for r, c in _matched_pairs(np.asarray(centroids, dtype=np.float64), old):
             ids[r] = int(previous[c]["id"])

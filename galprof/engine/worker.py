@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
-from galprof.media.decode import DecodeError, decode_image
 from galprof.media.discover import MediaItem, suffix_mismatch
-from galprof.media.exif import exif_from_container, mtime_fallback, read_photo_exif
-from galprof.media.video import VideoError, sample_video
 
 # Builds the per-worker frame analyzer; the default loads every packaged model (FrameAnalyzer).
 AnalyzerFactory = Callable[[Settings, int], object]
@@ -65,6 +62,11 @@ def process_item(item: MediaItem, settings: Settings, analyzer, threads: int = 1
 
 
 def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -> ItemResult:
+    # the decoders (Pillow, pillow-heif, exifread, PyAV: ~0.1 s of imports) load in the processes that
+    # decode, not in a scan's main process that only hands out work or finds everything cached
+    from galprof.media.decode import DecodeError
+    from galprof.media.exif import mtime_fallback
+
     result = ItemResult(path=item.display)
     mismatch = suffix_mismatch(item)
     if mismatch:
@@ -87,27 +89,10 @@ def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -
     t0 = time.process_time()
     try:
         if item.kind == "photo":
-            media.exif = read_photo_exif(item.path)
-            t1 = time.process_time()
-            decoded = decode_image(item.path, settings.max_side, settings.decode_memory_mb * 2**20)
-            t2 = time.process_time()
-            media.exif.width, media.exif.height = decoded.original_width, decoded.original_height
-            if media.exif.orientation is None:
-                media.exif.orientation = decoded.orientation
-            frames = [(decoded.rgb, None)]
+            frames, exif_seconds = _read_photo(item, settings, media)
         else:
-            t1 = time.process_time()
-            sample = sample_video(item.path, settings.video_fps, settings.video_max_frames, settings.max_side,
-                                  threads=threads)
-            t2 = time.process_time()
-            media.exif = exif_from_container(sample.metadata)
-            media.exif.width, media.exif.height = sample.width, sample.height
-            media.duration, media.fps = sample.duration, sample.fps
-            if sample.problem:
-                result.notes.append(ScanError(item.display, "decode", sample.problem))
-            result.notes.extend(ScanError(item.display, "decode", note) for note in sample.notes)
-            frames = [(f.rgb, f.timestamp) for f in sample.frames]
-    except (DecodeError, VideoError) as exc:
+            frames, exif_seconds = _read_video(item, settings, threads, media, result), 0.0
+    except DecodeError as exc:
         result.error = ScanError(item.display, "decode", str(exc))
         return result
     except MemoryError:
@@ -116,6 +101,7 @@ def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -
     except Exception as exc:  # noqa: BLE001 - an unexpected decoder failure is still one bad file
         result.error = ScanError(item.display, "decode", one_line(exc))
         return result
+    t2 = time.process_time()
     mtime_fallback(media.exif, st.st_mtime)
     try:
         if hasattr(analyzer, "analyze_frames"):  # decides on all frames of a file at once (scan --remote)
@@ -126,9 +112,45 @@ def _process_item(item: MediaItem, settings: Settings, analyzer, threads: int) -
         result.error = ScanError(item.display, "analyze", one_line(exc))
         return result
     t3 = time.process_time()
-    result.seconds = {"exif": t1 - t0, "decode": t2 - t1, "analyze": t3 - t2}
+    result.seconds = {"exif": exif_seconds, "decode": t2 - t0 - exif_seconds, "analyze": t3 - t2}
     result.media = media
     return result
+
+
+def _read_photo(item: MediaItem, settings: Settings, media: MediaFacts) -> tuple[list, float]:
+    """The photo's EXIF (into media) and its one frame; returns the frames and the EXIF's CPU seconds."""
+    from galprof.media.decode import decode_image
+    from galprof.media.exif import read_photo_exif
+
+    started = time.process_time()
+    media.exif = read_photo_exif(item.path)
+    exif_seconds = time.process_time() - started
+    decoded = decode_image(item.path, settings.max_side, settings.decode_memory_mb * 2**20)
+    media.exif.width, media.exif.height = decoded.original_width, decoded.original_height
+    if media.exif.orientation is None:
+        media.exif.orientation = decoded.orientation
+    return [(decoded.rgb, None)], exif_seconds
+
+
+def _read_video(item: MediaItem, settings: Settings, threads: int, media: MediaFacts, result: ItemResult) -> list:
+    """The video's sampled frames (with their timestamps), its container metadata into media, and its
+    decoding notes into result. A VideoError becomes a DecodeError (one except clause for both)."""
+    from galprof.media.decode import DecodeError
+    from galprof.media.exif import exif_from_container
+    from galprof.media.video import VideoError, sample_video
+
+    try:
+        sample = sample_video(item.path, settings.video_fps, settings.video_max_frames, settings.max_side,
+                              threads=threads)
+    except VideoError as exc:
+        raise DecodeError(str(exc)) from None
+    media.exif = exif_from_container(sample.metadata)
+    media.exif.width, media.exif.height = sample.width, sample.height
+    media.duration, media.fps = sample.duration, sample.fps
+    if sample.problem:
+        result.notes.append(ScanError(item.display, "decode", sample.problem))
+    result.notes.extend(ScanError(item.display, "decode", note) for note in sample.notes)
+    return [(f.rgb, f.timestamp) for f in sample.frames]
 
 
 def default_factory(settings: Settings, threads: int):
