@@ -33,6 +33,8 @@ STATE_KEY = "people"
 STATE_VERSION = 1
 # A new cluster keeps a previous person's id when their centroids are this close (normalised space).
 ID_MATCH_DISTANCE = 0.3
+
+
 def assign_stable_ids(
     centroids: np.ndarray, sizes: Sequence[int], state: dict | None
 ) -> tuple[list[int], dict]:
@@ -46,9 +48,7 @@ def assign_stable_ids(
         next_id = int(state.get("next_id", 1))
     ids: list[int | None] = [None] * len(centroids)
     if previous and len(centroids):
-        # scipy.optimize costs ~0.7 s of imports: only scans with people to match pay it
-        from scipy.optimize import linear_sum_assignment
-
+        # _matched_pairs imports scipy (~0.7 s): only scans with people to match pay it
         old = l2_normalise(np.array([p["centroid"] for p in previous], dtype=np.float64))
         for r, c in _matched_pairs(np.asarray(centroids, dtype=np.float64), old):
             ids[r] = int(previous[c]["id"])
