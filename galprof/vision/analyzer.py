@@ -16,7 +16,6 @@ import numpy as np
 from galprof.analysis import ocr
 from galprof.config import Settings
 from galprof.facts import FrameFacts
-from galprof.vision.align import as_image
 from galprof.vision.registry import file_sha256, load_manifest
 
 OBJECT_MIN_SCORE = 0.3  # NanoDet scores per class are weak; later stages apply per-class thresholds
@@ -101,6 +100,8 @@ class FrameAnalyzer:
             facts.text = ocr.read_text(rgb)
         t4 = time.perf_counter()
         if timestamp is None:  # photos only: a video frame is never a selfie upload
+            from galprof.vision.align import as_image  # Pillow: only where a frame is analyzed
+
             facts.selfie = self.selfie.measure(as_image(rgb), faces)
         t5 = time.perf_counter()
         for name, seconds in (("faces", t1 - t0), ("objects", t2 - t1), ("classifier", t3 - t2),
