@@ -98,12 +98,11 @@ def _free_input_size(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def _compare_with_tflite(source: Path, dest: Path, size: int) -> float:
-    """Max abs difference between the TFLite original and the ONNX conversion on a fixed random input."""
+def tflite_and_onnx_outputs(source: Path, dest: Path, x: np.ndarray) -> tuple[dict, dict]:
+    """The outputs of the TFLite original and of its ONNX conversion on input x, by output name."""
     import onnxruntime as ort
     import tensorflow as tf
 
-    x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
     interpreter = tf.lite.Interpreter(model_path=str(source))
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
@@ -112,6 +111,13 @@ def _compare_with_tflite(source: Path, dest: Path, size: int) -> float:
     session = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"])
     got = dict(zip([o.name for o in session.get_outputs()],
                    session.run(None, {session.get_inputs()[0].name: x}), strict=True))
+    return expected, got
+
+
+def _compare_with_tflite(source: Path, dest: Path, size: int) -> float:
+    """Max abs difference between the TFLite original and the ONNX conversion on a fixed random input."""
+    x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
+    expected, got = tflite_and_onnx_outputs(source, dest, x)
     return max(float(np.abs(expected[k] - got[k]).max()) for k in expected)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from blazeface import _canonicalize, _restore_numpy_aliases
+from blazeface import _canonicalize, _restore_numpy_aliases, tflite_and_onnx_outputs
 from common import MODELS, pip_package, register, sha256
 
 PACKAGE = ("mediapipe", "0.10.21")
@@ -136,17 +136,7 @@ def _real_input(size: int) -> np.ndarray:
 def _compare(source: Path, dest: Path, x: np.ndarray) -> dict[str, tuple[float, float]]:
     """Per output: max abs difference between the TFLite original and the ONNX conversion on x, and
     that difference relative to the output's largest magnitude (logits here reach 1 500)."""
-    import onnxruntime as ort
-    import tensorflow as tf
-
-    interpreter = tf.lite.Interpreter(model_path=str(source))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
-    interpreter.invoke()
-    expected = {d["name"]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
-    session = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"])
-    got = dict(zip([o.name for o in session.get_outputs()],
-                   session.run(None, {session.get_inputs()[0].name: x}), strict=True))
+    expected, got = tflite_and_onnx_outputs(source, dest, x)
     diffs = {}
     for k, want in expected.items():
         diff = float(np.abs(want - got[k]).max())
