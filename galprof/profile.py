@@ -266,12 +266,18 @@ def _shared(text: str | None) -> str | None:
     return sys.intern(text) if isinstance(text, str) else text
 
 
-def build_profile(result: Any, settings: Settings) -> dict[str, Any]:
-    """The profile document of a finished scan (pipeline.ScanResult)."""
+def build_profile(result: Any, settings: Settings, quiet: bool = True) -> dict[str, Any]:
+    """The profile document of a finished scan (pipeline.ScanResult); progress on stderr unless quiet."""
+    from galprof.progress import Ticker, counted
+
     errors = list(getattr(result, "errors", []))
+    passes = iter([("profile: files read for people", "profile: clustering the faces into people"),
+                   ("profile: files read for interests, privacy and places", None)])
 
     def media() -> Iterator[MediaFacts]:  # no stage of the profile reads the 1280-d photo embeddings
-        return result.store.iter_media(result.paths, photo_embeddings=False)
+        label, then = next(passes, (None, None))
+        rows = result.store.iter_media(result.paths, photo_embeddings=False)
+        return rows if label is None else counted(rows, Ticker(label, quiet), then)
 
     document = profile_from_media(
         media, settings, store=result.store, root=getattr(result, "folder", None),

@@ -46,7 +46,7 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
     if not quiet:
         print(f"galprof: building the profile of {len(result.paths)} files (people, interests, privacy, "
               "places)", file=sys.stderr, flush=True)
-    document = build_profile(result, settings)
+    document = build_profile(result, settings, quiet)
     cached = {k: v for k, v in document.items() if k not in RUN_FIELDS}
     store.set_state(state_key, {"key": profile_key(result, settings, SCHEMA_VERSION), "document": cached})
     return document

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Ticker:
@@ -35,3 +39,15 @@ class Ticker:
             print(f"\r{text}\x1b[K", end=end or "", file=sys.stderr, flush=True)
         else:
             print(text, file=sys.stderr, flush=True)
+
+
+def counted(items: Iterable[T], ticker: Ticker, then: str | None = None) -> Iterator[T]:
+    """`items` as they come, ticking `ticker` with the count; at the end its total, and the line `then`
+    (what runs next without a count of its own) when the step was long enough to be shown."""
+    n = 0
+    for n, item in enumerate(items, 1):
+        ticker.tick(n)
+        yield item
+    ticker.done(n)
+    if then and ticker.shown:
+        ticker._show(f"galprof: {then}", end="\n")

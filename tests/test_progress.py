@@ -32,3 +32,20 @@ def test_quiet_and_short_steps_print_nothing(monkeypatch, capsys):
     quiet.done(1)
     short.done(3)
     assert capsys.readouterr().err == ""
+
+
+def test_counted_passes_items_through_and_says_what_comes_next(monkeypatch, capsys):
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+
+    def slow(n):
+        for i in range(n):
+            now[0] += 0.5
+            yield i
+
+    items = list(progress.counted(slow(6), Ticker("files read"), then="clustering"))
+    assert items == list(range(6))
+    assert capsys.readouterr().err.splitlines() == [
+        "galprof: files read: 2 so far (1 s)", "galprof: files read: 6 in 3.0 s", "galprof: clustering"]
+    assert list(progress.counted(range(3), Ticker("fast"), then="next")) == [0, 1, 2]
+    assert capsys.readouterr().err == ""  # a short step prints nothing, not even what comes next
