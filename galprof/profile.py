@@ -149,28 +149,12 @@ def profile_from_media(
     store: for the people stage's stable ids (get_state/set_state), or None. taxonomy and geocoder
     can be passed in to share them between several profiles (each loads a table).
     """
-    from galprof.analysis.owner import owner_step
-    from galprof.analysis.people import analyze_people
-
     t0 = time.perf_counter()
     errors = list(errors)
-    owner_items: list[MediaFacts] = []  # what the owner step reads: EXIF and the first frame's faces
-
-    def people_items() -> Iterator[MediaFacts]:
-        for m in people_view(media()):
-            first = m.frames[:1] if m.frames and m.frames[0].faces else []
-            owner_items.append(m if len(m.frames) == len(first) else dataclasses.replace(m, frames=first))
-            yield m
-
-    people = analyze_people(people_items(), settings, store)
-    owner = owner_step(owner_items, people, settings)
-    owner_items.clear()
-    # What the rest needs of the people stage; the report itself (every face of the gallery) is let go
-    # before the second pass, whose photo rows then reuse its memory (about 150 MB at 100 000 photos).
-    sections = _jsonable({**people.sections(), "owner": owner.to_dict()})
-    close_people, person_of_face, people_notes = people.close_people, people.person_of_face, people.notes
-    exif_rules = owner.exif_rules
-    del people, owner
+    people = _people_stage(media, settings, store)
+    sections, close_people, person_of_face = people.sections, people.close_people, people.person_of_face
+    people_notes, exif_rules = people.notes, people.exif_rules
+    del people
     t1 = time.perf_counter()
 
     taxonomy = taxonomy or Taxonomy.load(settings.taxonomy)
@@ -235,6 +219,38 @@ def profile_from_media(
         },
         "scan": scan_stats,
     }
+
+
+@dataclasses.dataclass
+class _PeopleStage:
+    """What the rest of the profile needs of the people and owner steps."""
+
+    sections: dict[str, Any]  # "people", "owner", "demography", JSON-ready
+    close_people: set[int]
+    person_of_face: dict
+    notes: list[dict]
+    exif_rules: dict[str, str]
+
+
+def _people_stage(media: Callable[[], Iterable[MediaFacts]], settings: Settings, store: Any) -> _PeopleStage:
+    """The people step, then the owner step on the same files. Only what later stages need is kept: the
+    people report (every face of the gallery) is let go before the second pass, whose photo rows then
+    reuse its memory (about 150 MB at 100 000 photos)."""
+    from galprof.analysis.owner import owner_step
+    from galprof.analysis.people import analyze_people
+
+    owner_items: list[MediaFacts] = []  # what the owner step reads: EXIF and the first frame's faces
+
+    def people_items() -> Iterator[MediaFacts]:
+        for m in people_view(media()):
+            first = m.frames[:1] if m.frames and m.frames[0].faces else []
+            owner_items.append(m if len(m.frames) == len(first) else dataclasses.replace(m, frames=first))
+            yield m
+
+    people = analyze_people(people_items(), settings, store)
+    owner = owner_step(owner_items, people, settings)
+    return _PeopleStage(_jsonable({**people.sections(), "owner": owner.to_dict()}), people.close_people,
+                        people.person_of_face, people.notes, owner.exif_rules)
 
 
 def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:

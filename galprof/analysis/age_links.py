@@ -150,6 +150,33 @@ class FaceAges:
         return float(np.median(self.taken[idx][both] / SECONDS_PER_YEAR - self.ages[idx][both]))
 
 
+class MergeAges:
+    """The age rule while clusters merge: a young cluster merges only under the stricter young limit (a
+    merged cluster is young when either part was), and two clusters whose ages do not fit their dates
+    never merge. `groups` are the clusters' face indices; with no ages every check passes."""
+
+    def __init__(self, ages: FaceAges | None, groups: list[list[int]] | None, limit: float):
+        self.ages = ages
+        self.groups = groups or []
+        self.young = [ages.is_young(g) for g in self.groups] if ages else []
+        self.strict = ages.young_merge_limit(limit) if ages else limit
+
+    def too_far(self, a: int, b: int, distance: float) -> bool:
+        return self.ages is not None and (self.young[a] or self.young[b]) and distance >= self.strict
+
+    def conflict(self, a: int, b: int) -> bool:
+        return self.ages is not None and bool(self.ages.birth_conflicts([self.groups[a], self.groups[b]])[0, 1])
+
+    def shrunk(self, c: int, faces: list[int]) -> None:
+        if self.ages is not None:
+            self.groups[c] = faces
+
+    def merged(self, a: int, b: int) -> None:
+        if self.ages is not None:
+            self.groups[a] += self.groups[b]
+            self.young[a] = self.young[a] or self.young[b]
+
+
 def _stricter(limit: float, young: float) -> float:
     """The young limit where it is stricter; a limit of 0 (rule off) stays off."""
     if limit <= 0:

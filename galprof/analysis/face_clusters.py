@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from galprof.analysis import unit_distances
-from galprof.analysis.age_links import AgeRule, FaceAges
+from galprof.analysis.age_links import AgeRule, FaceAges, MergeAges
 from galprof.analysis.density import hdbscan_labels, uses_graph
 from galprof.analysis.unit_distances import chord_distances, close_pairs, group_means
 from galprof.config import Settings
@@ -302,10 +302,7 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
     alive = np.ones(k, dtype=bool)
     version = np.zeros(k, dtype=np.int64)
     blocked: list[set[int]] = [set() for _ in range(k)]
-    # young clusters merge under a stricter limit; clusters whose ages do not fit their dates never
-    groups = [_faces_of(c, sightings) for c in clusters] if ages else []
-    young = np.array([ages.is_young(g) for g in groups], dtype=bool) if ages else np.zeros(k, dtype=bool)
-    strict = ages.young_merge_limit(limit) if ages else limit
+    gate = MergeAges(ages, [_faces_of(c, sightings) for c in clusters] if ages else None, limit)
 
     def push_row(a: int) -> None:
         d = chord_distances(means @ means[a])
@@ -320,9 +317,9 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
         dist, a, b, va, vb = heapq.heappop(heap)
         if not (alive[a] and alive[b]) or va != version[a] or vb != version[b] or b in blocked[a]:
             continue
-        if (young[a] or young[b]) and dist >= strict:
+        if gate.too_far(a, b, dist):
             continue
-        if ages and ages.birth_conflicts([groups[a], groups[b]])[0, 1]:
+        if gate.conflict(a, b):
             blocked[a].add(b)
             blocked[b].add(a)
             continue
@@ -340,6 +337,7 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
             frames[small] = set().union(*(sightings[s].frames for s in rest))
             sizes[small] = len(rest)
             means[small] = np.mean([sightings[s].vector for s in rest], axis=0)
+            gate.shrunk(small, _faces_of(rest, sightings) if ages else [])
             version[small] += 1
             push_row(small)
             continue
@@ -353,9 +351,7 @@ def _merge_close(clusters: list[list[int]], sightings: list[_Sighting], limit: f
             blocked[c].add(a)
         blocked[a] |= blocked[b]
         push_row(a)
-        if ages:
-            groups[a] += groups[b]
-            young[a] |= young[b]
+        gate.merged(a, b)
     return [c for c, keep in zip(clusters, alive, strict=True) if keep]
 
 
@@ -403,6 +399,3 @@ def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     order = ids[np.lexsort((ids, -counts))]
     mapping = {int(old): new for new, old in enumerate(order)}
     return np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)
-
-
-# ----------------------------------------------------------------------------- stable ids
