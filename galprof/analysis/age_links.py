@@ -51,6 +51,15 @@ class AgeRule:
         return self.young_age > 0
 
 
+@dataclass
+class PeopleAges:
+    """Per person: young or not, median birth time (years since the epoch) and median estimated age."""
+
+    young: np.ndarray
+    birth: np.ndarray
+    age: np.ndarray
+
+
 class FaceAges:
     """Estimated ages and capture times of a gallery's faces, and the rule applied to them."""
 
@@ -75,25 +84,31 @@ class FaceAges:
         """The merge limit where either group is young."""
         return _stricter(limit, self.rule.young_merge_distance)
 
-    def attach_limits(self, limit: float, loose: Sequence[int], people: Sequence[Sequence[int]]) -> np.ndarray:
+    def people_ages(self, people: Sequence[Sequence[int]]) -> PeopleAges:
+        """What the attach step compares a face with, once per person (not once per block of faces)."""
+        return PeopleAges(young=np.array([self.is_young(p) for p in people], dtype=bool),
+                          birth=np.array([self._birth(p) for p in people], dtype=np.float64),
+                          age=np.array([self.group_age(p) for p in people], dtype=np.float64))
+
+    def attach_limits(self, limit: float, loose: Sequence[int],
+                      people: Sequence[Sequence[int]] | PeopleAges) -> np.ndarray:
         """(len(loose), len(people)) attach limits: stricter where the face or the person is young, and
         -1 (never) where that young face's or person's age does not fit the other's for their dates.
-        Between adults one face's age is too noisy for the birth rule (see birth_min_faces)."""
+        Between adults one face's age is too noisy for the birth rule (see birth_min_faces).
+        `people`: their face indices, or their `people_ages` when called block by block."""
+        persons = people if isinstance(people, PeopleAges) else self.people_ages(people)
         strict = _stricter(limit, self.rule.young_attach_distance)
         loose = np.asarray(loose, dtype=np.int64)
-        young_person = np.array([self.is_young(p) for p in people], dtype=bool)
         young_face = (self.ages[loose] < self.rule.young_age) & self.rule.enabled()
-        either = young_face[:, None] | young_person[None, :]
+        either = young_face[:, None] | persons.young[None, :]
         limits = np.where(either, strict, limit)
         if not self.rule.enabled():
             return limits
         face_birth = self.taken[loose] / SECONDS_PER_YEAR - self.ages[loose]
-        person_birth = np.array([self._birth(p) for p in people], dtype=np.float64)
-        person_age = np.array([self.group_age(p) for p in people], dtype=np.float64)
-        older = np.fmax(self.ages[loose][:, None], person_age[None, :])
+        older = np.fmax(self.ages[loose][:, None], persons.age[None, :])
         tolerance = self.rule.birth_tolerance + self.rule.birth_tolerance_share * np.nan_to_num(older)
         with np.errstate(invalid="ignore"):
-            gap = np.nan_to_num(np.abs(face_birth[:, None] - person_birth[None, :]), nan=0.0)
+            gap = np.nan_to_num(np.abs(face_birth[:, None] - persons.birth[None, :]), nan=0.0)
         return np.where(either & (gap > tolerance), -1.0, limits)
 
     def birth_conflicts(self, groups: Sequence[Sequence[int]]) -> np.ndarray:

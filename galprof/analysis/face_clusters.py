@@ -40,7 +40,7 @@ import numpy as np
 from galprof.analysis import unit_distances
 from galprof.analysis.age_links import AgeRule, FaceAges, MergeAges
 from galprof.analysis.density import hdbscan_labels, uses_graph
-from galprof.analysis.unit_distances import chord_distances, close_pairs, group_means
+from galprof.analysis.unit_distances import chord_distances, close_pairs, group_means, members_of
 from galprof.config import Settings
 
 # Faces of one clip are linked into one track when this close to the track's mean.
@@ -367,13 +367,13 @@ def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], li
         return
     centroids = l2_normalise(group_means(x, labels, people))
     occupied = {(frame_ids[i], labels[i]) for i in np.flatnonzero(labels >= 0)}
-    members = _members_of(labels, people) if ages else []
+    persons = ages.people_ages(members_of(labels, people)) if ages else None
     rows, cols, dists = [], [], []
     step = max(1, unit_distances.BLOCK_CELLS // len(people))
     for start in range(0, len(loose), step):
         # unit vectors: |a - b| = sqrt(2 - 2 a.b); only pairs under the limit are candidates
         d = chord_distances(x[loose[start:start + step]] @ centroids.T)
-        limits = ages.attach_limits(limit, loose[start:start + step], members) if ages else limit
+        limits = ages.attach_limits(limit, loose[start:start + step], persons) if ages else limit
         r, c = np.nonzero(d < limits)
         rows.append(r + start)
         cols.append(c)
@@ -385,13 +385,6 @@ def _attach(x: np.ndarray, labels: np.ndarray, frame_ids: Sequence[Hashable], li
             continue
         labels[i] = c
         occupied.add((frame_ids[i], c))
-
-
-def _members_of(labels: np.ndarray, people: Sequence[int]) -> list[np.ndarray]:
-    """The face indices of each of `people`, in one sort instead of one scan per person."""
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], [(p, p + 1) for p in people])
-    return [order[lo:hi] for lo, hi in bounds]
 
 
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from galprof.analysis.demography import (
     media_datetime,
 )
 from galprof.analysis.face_clusters import ClusterParams, cluster_faces, l2_normalise
-from galprof.analysis.unit_distances import chord_distances
+from galprof.analysis.unit_distances import chord_distances, members_of
 from galprof.config import Settings
 
 STATE_KEY = "people"
@@ -306,9 +306,7 @@ def _person_ids(records: list[FaceRecord], embeddings: np.ndarray, settings: Set
         )
         n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
         x = l2_normalise(embeddings)
-        order = np.argsort(labels, kind="stable")
-        bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-        groups = [order[bounds[c]:bounds[c + 1]] for c in range(n_clusters)]
+        groups = members_of(labels, range(n_clusters))
         centroids = (
             l2_normalise(np.stack([x[g].mean(axis=0) for g in groups])) if groups else np.zeros((0, 128))
         )

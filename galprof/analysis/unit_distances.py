@@ -46,3 +46,10 @@ def close_pairs(rows: np.ndarray, limit: float) -> list[tuple[float, int, int]]:
             if a < b:
                 pairs.append((float(d[r, b]), a, int(b)))
     return pairs
+
+
+def members_of(labels: np.ndarray, people: Sequence[int]) -> list[np.ndarray]:
+    """The face indices of each of `people`, in one sort instead of one scan per person."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], [(p, p + 1) for p in people])
+    return [order[lo:hi] for lo, hi in bounds]

@@ -7,6 +7,7 @@ few kilobytes at a time, so the output is never held whole in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -75,11 +76,18 @@ def _emit(media: Callable[[], Iterable[facts.MediaFacts]], store, settings) -> i
     from galprof.analysis.owner import selfie_rules
     from galprof.analysis.people import analyze_people
 
-    report = analyze_people(media(), settings, store)
+    exif_only: list[facts.MediaFacts] = []  # what the selfie rules read, kept from the people pass
+
+    def people_pass() -> Iterator[facts.MediaFacts]:
+        for m in media():
+            exif_only.append(dataclasses.replace(m, frames=[]))
+            yield m
+
+    report = analyze_people(people_pass(), settings, store)
     names = {p.id: p.name for p in report.people}
     for note in report.notes:
         click.echo(f"note: {safe_text(note['reason'])}", err=True)
-    return write_lines(face_lines(media(), report.person_of_face, names, settings, selfie_rules(media())))
+    return write_lines(face_lines(media(), report.person_of_face, names, settings, selfie_rules(exif_only)))
 
 
 @click.command("faces")

@@ -36,12 +36,10 @@ from onnx import TensorProto, helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, MODELS, npm_package, register, sha256
-from face_embedding import GraphBuilder, read_weights
+from face_embedding import MEAN_RGB, PACKAGE, VERSION, GraphBuilder, read_weights
 
-PACKAGE, VERSION = "@vladmandic/face-api", "1.7.15"
 WEIGHTS = "model/age_gender_model.bin"
 WEIGHTS_MANIFEST = "model/age_gender_model-weights_manifest.json"
-MEAN_RGB = [122.782, 117.001, 104.298]
 SIZE = 112
 FILE = "face_api_age_gender.onnx"
 REFERENCE_SCRIPT = Path(__file__).resolve().parent / "face_api_reference.cjs"
