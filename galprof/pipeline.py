@@ -136,6 +136,8 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     progress = _progress(len(todo), quiet)
 
     def record(res: ItemResult) -> None:
+        if not progress.n:  # the workers have loaded their models (seconds before the first result)
+            progress.set_description("analyzing", refresh=False)
         warnings.extend(res.notes)
         if res.media is not None:
             try:
@@ -224,7 +226,7 @@ def _signature(settings: Settings, analyzer_factory: AnalyzerFactory | None) -> 
 def _progress(total: int, quiet: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="file", desc="analyzing", file=sys.stderr, disable=quiet or total == 0,
+    return tqdm(total=total, unit="file", desc="loading models, analyzing", file=sys.stderr, disable=quiet or total == 0,
                 dynamic_ncols=True, smoothing=0.1,
                 mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
 

@@ -321,3 +321,16 @@ def test_cli_exit_codes(shared_data, tmp_path, models_ready):
     assert partial.exit_code == 1 and partial.stdout == ""
     errors = json.loads(out.read_text())["errors"]
     assert [(Path(e["path"]).name, e["stage"]) for e in errors] == [("broken.jpg", "decode")]
+
+
+def test_progress_says_models_load_before_the_first_result(tmp_path, capsys):
+    for i in range(3):
+        (tmp_path / f"p{i}.png").write_bytes(image_bytes("PNG", np.full((20, 20, 3), 60 * i, np.uint8)))
+    result = scan(tmp_path, Settings(workers=1), cache_path=tmp_path / "c.sqlite", quiet=False,
+                  analyzer_factory=crash_factory)
+    result.store.close()
+    err = capsys.readouterr().err
+    # the bar opens on the loading label (the workers' start-up) and ends on the analysis with all files
+    assert "loading models, analyzing:   0%" in err
+    final = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("analyzing: 100%") and "3/3" in final
