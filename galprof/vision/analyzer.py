@@ -86,12 +86,15 @@ class FrameAnalyzer:
         """FrameFacts of an (H, W, 3) uint8 RGB frame (coordinates in its pixels)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
+        from galprof.vision.frame_image import FrameImage  # Pillow: only where a frame is analyzed
+
         t0 = time.perf_counter()
-        faces = self.faces.run(rgb)
+        frame = FrameImage(rgb)  # one Pillow copy of the frame and its shared reductions for every model
+        faces = self.faces.run(frame)
         t1 = time.perf_counter()
-        objects = self.objects.detect(rgb, min_score=OBJECT_MIN_SCORE)
+        objects = self.objects.detect(frame, min_score=OBJECT_MIN_SCORE)
         t2 = time.perf_counter()
-        classes, embedding = self.classifier.classify(rgb, top_k=CLASS_TOP_K)
+        classes, embedding = self.classifier.classify(frame, top_k=CLASS_TOP_K)
         t3 = time.perf_counter()
         facts = FrameFacts(width=int(rgb.shape[1]), height=int(rgb.shape[0]), timestamp=timestamp,
                            objects=objects, classes=classes, faces=faces,
@@ -100,9 +103,7 @@ class FrameAnalyzer:
             facts.text = ocr.read_text(rgb)
         t4 = time.perf_counter()
         if timestamp is None:  # photos only: a video frame is never a selfie upload
-            from galprof.vision.align import as_image  # Pillow: only where a frame is analyzed
-
-            facts.selfie = self.selfie.measure(as_image(rgb), faces)
+            facts.selfie = self.selfie.measure(frame.image, faces)
         t5 = time.perf_counter()
         for name, seconds in (("faces", t1 - t0), ("objects", t2 - t1), ("classifier", t3 - t2),
                               ("ocr", t4 - t3), ("selfie", t5 - t4)):

@@ -26,7 +26,6 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import Box, FaceDetection
-from galprof.vision.align import as_image
 from galprof.vision.blazeface_geometry import (
     AnchorSpec,
     Mapping,
@@ -35,6 +34,7 @@ from galprof.vision.blazeface_geometry import (
     tile_windows,
     weighted_nms,
 )
+from galprof.vision.frame_image import FrameImage
 from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.registry import load_manifest
 
@@ -172,13 +172,14 @@ class FaceDetector(ManifestModel):
         sx, sy = new_w / w, new_h / h
         return self._tensor(np.asarray(resized), pad_x, pad_y), Mapping(sx, sy, x1 - pad_x / sx, y1 - pad_y / sy)
 
-    def scaled_input(self, image: Image.Image, scale: float, source: Image.Image | None = None,
+    def scaled_input(self, image: Image.Image | FrameImage, scale: float, source: Image.Image | None = None,
                      square: bool = False) -> tuple[np.ndarray, Mapping, Image.Image]:
         """The whole image resized by `scale` and centred on a black input whose sides are the next
         multiples of 32 (free-size models): no letterbox bars to pay for on a non-square photo.
 
         source: the image already downscaled (not below this scale), resampled instead of the
-        full-size one, which is cheaper. Returns the tensor, its mapping and the resized image."""
+        full-size one, which is cheaper. A FrameImage shares its block reduction with the other models.
+        Returns the tensor, its mapping and the resized image."""
         width, height = image.size
         new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
         # reducing_gap 1: box-reduce by the largest whole factor first (1024 px -> 384 px: halve, then
@@ -296,15 +297,16 @@ class FaceDetector(ManifestModel):
         large = (boxes[:, 2] - boxes[:, 0]) >= CLOSEUP_MIN_WIDTH * max(width, height)
         return boxes[large], scores[large], keypoints[large]
 
-    def _free_passes(self, image: Image.Image, min_score: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _free_passes(self, frame: FrameImage, min_score: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Detections of each pass of a free-size model: whole image, zoomed-out retry, fine pass."""
+        image = frame.image
         width, height = image.size
         whole_scale, *fine = self.scales(width, height)
         # each pass resamples the previous, larger one: the full-size image is resized only once
-        fine_inputs = [self.scaled_input(image, scale) for scale in fine]
+        fine_inputs = [self.scaled_input(frame, scale) for scale in fine]
         # The whole image is letterboxed on the model's square, as in training: on a tight input (no
         # bars) borderline faces scored differently, 7 of 138 on the event photos fell under 0.6 (3 rose).
-        tensor, mapping, small = self.scaled_input(image, whole_scale, fine_inputs[0][2] if fine else None,
+        tensor, mapping, small = self.scaled_input(frame, whole_scale, fine_inputs[0][2] if fine else None,
                                                    square=True)
         parts = [self._detect_input(tensor, mapping, min_score)]
         if not parts[0][1].size:
@@ -333,15 +335,14 @@ class FaceDetector(ManifestModel):
                 parts.append(self._drop_cut_faces(found, window, width, height))
         return parts
 
-    def detect(self, rgb: np.ndarray | Image.Image, min_score: float = 0.5) -> list[FaceDetection]:
+    def detect(self, rgb: np.ndarray | Image.Image | FrameImage, min_score: float = 0.5) -> list[FaceDetection]:
         """Faces in an (H, W, 3) uint8 RGB image; boxes and keypoints in its pixels, best first.
 
-        A Pillow image is accepted too, saving the array -> image copy when the caller has one."""
-        if not isinstance(rgb, Image.Image) and (rgb.ndim != 3 or rgb.shape[2] != 3):
-            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
-        image = as_image(rgb)
+        A Pillow image or the analyzer's FrameImage is accepted too, saving the array -> image copy."""
+        frame = FrameImage.of(rgb)
+        image = frame.image
         width, height = image.size
-        parts = self._free_passes(image, min_score) if self.free_size else self._window_passes(image, min_score)
+        parts = self._free_passes(frame, min_score) if self.free_size else self._window_passes(image, min_score)
         boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
         scores = np.concatenate([p[1] for p in parts]).reshape(-1)
         keypoints = np.concatenate([p[2] for p in parts]).reshape(-1, 6, 2)
