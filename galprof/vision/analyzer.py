@@ -3,6 +3,14 @@
 `FrameAnalyzer` only chains the model classes (each owns its session and pre/post-processing); a scan
 worker builds one at start-up and reuses it for every frame. `model_versions()` names the model files
 the results depend on (manifest sha256 prefixes), so the cache can invalidate rows made by other models.
+
+The face detector's fine pass (small faces in a large frame: three times the pixels of its whole-image
+pass) runs only on frames where NanoDet sees a person (FINE_PASS_NEEDS at OBJECT_MIN_SCORE): a face
+too small for the whole-image pass belongs to a person NanoDet finds at its 416 px input. Of 347 frames
+(11 phone photos and their mirror images, a 300-photo gallery from ../shared/data, immich-assets) 164
+had no person; the same faces were found in all 347 (the faces of 11 close-ups moved by under 1 px, one
+by more), since a close-up is found by the close-up retry, which still runs (benchmarks/README.md,
+"Stages against their floor"; benchmarks/fine_pass_gate.py for faces the gate loses).
 """
 
 from __future__ import annotations
@@ -20,8 +28,11 @@ from galprof.vision.registry import file_sha256, load_manifest
 
 OBJECT_MIN_SCORE = 0.3  # NanoDet scores per class are weak; later stages apply per-class thresholds
 CLASS_TOP_K = 10
-# Bumped whenever decoding or video sampling changes which pixels the models see (invalidates caches).
-INGEST_VERSION = 4
+# The object label that opens the face detector's fine pass on a frame.
+FINE_PASS_NEEDS = "person"
+# Bumped whenever decoding or video sampling changes which pixels the models see, or the passes change
+# which faces are found (invalidates caches). 5: the fine pass only where a person is detected.
+INGEST_VERSION = 5
 
 
 def model_versions() -> dict[str, str]:
@@ -90,9 +101,9 @@ class FrameAnalyzer:
 
         t0 = time.perf_counter()
         frame = FrameImage(rgb)  # one Pillow copy of the frame and its shared reductions for every model
-        faces = self.faces.run(frame)
-        t1 = time.perf_counter()
         objects = self.objects.detect(frame, min_score=OBJECT_MIN_SCORE)
+        t1 = time.perf_counter()
+        faces = self.faces.run(frame, fine_pass=any(o.label == FINE_PASS_NEEDS for o in objects))
         t2 = time.perf_counter()
         classes, embedding = self.classifier.classify(frame, top_k=CLASS_TOP_K)
         t3 = time.perf_counter()
@@ -105,7 +116,7 @@ class FrameAnalyzer:
         if timestamp is None:  # photos only: a video frame is never a selfie upload
             facts.selfie = self.selfie.measure(frame.image, faces)
         t5 = time.perf_counter()
-        for name, seconds in (("faces", t1 - t0), ("objects", t2 - t1), ("classifier", t3 - t2),
+        for name, seconds in (("objects", t1 - t0), ("faces", t2 - t1), ("classifier", t3 - t2),
                               ("ocr", t4 - t3), ("selfie", t5 - t4)):
             self.seconds[name] += seconds
         return facts

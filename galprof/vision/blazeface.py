@@ -297,11 +297,14 @@ class FaceDetector(ManifestModel):
         large = (boxes[:, 2] - boxes[:, 0]) >= CLOSEUP_MIN_WIDTH * max(width, height)
         return boxes[large], scores[large], keypoints[large]
 
-    def _free_passes(self, frame: FrameImage, min_score: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Detections of each pass of a free-size model: whole image, zoomed-out retry, fine pass."""
+    def _free_passes(self, frame: FrameImage, min_score: float, fine_pass: bool = True
+                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Detections of each pass of a free-size model: whole image, zoomed-out retry, fine pass (unless
+        fine_pass is False)."""
         image = frame.image
         width, height = image.size
         whole_scale, *fine = self.scales(width, height)
+        fine = fine if fine_pass else []
         # each pass resamples the previous, larger one: the full-size image is resized only once
         fine_inputs = [self.scaled_input(frame, scale) for scale in fine]
         # The whole image is letterboxed on the model's square, as in training: on a tight input (no
@@ -319,12 +322,13 @@ class FaceDetector(ManifestModel):
         parts.extend(self._detect_input(tensor, mapping, min_score) for tensor, mapping, _ in fine_inputs)
         return parts
 
-    def _window_passes(self, image: Image.Image, min_score: float
+    def _window_passes(self, image: Image.Image, min_score: float, fine_pass: bool = True
                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Detections of each square window of a fixed-size model: whole image (zoomed out if it
-        holds nothing), then the tiles."""
+        holds nothing), then the tiles (unless fine_pass is False)."""
         width, height = image.size
         whole, *tiles = self.windows(width, height)
+        tiles = tiles if fine_pass else []
         parts = [self._detect_window(image, whole, min_score)]
         if not parts[0][1].size:
             found = self._detect_window(image, whole, min_score, zoom_out=self.zoom_out)
@@ -335,14 +339,18 @@ class FaceDetector(ManifestModel):
                 parts.append(self._drop_cut_faces(found, window, width, height))
         return parts
 
-    def detect(self, rgb: np.ndarray | Image.Image | FrameImage, min_score: float = 0.5) -> list[FaceDetection]:
+    def detect(self, rgb: np.ndarray | Image.Image | FrameImage, min_score: float = 0.5,
+               fine_pass: bool = True) -> list[FaceDetection]:
         """Faces in an (H, W, 3) uint8 RGB image; boxes and keypoints in its pixels, best first.
 
-        A Pillow image or the analyzer's FrameImage is accepted too, saving the array -> image copy."""
+        A Pillow image or the analyzer's FrameImage is accepted too, saving the array -> image copy.
+        fine_pass=False leaves out the fine pass (or the tiles) of a large image: the whole image and
+        the close-up retry only."""
         frame = FrameImage.of(rgb)
         image = frame.image
         width, height = image.size
-        parts = self._free_passes(frame, min_score) if self.free_size else self._window_passes(image, min_score)
+        parts = (self._free_passes(frame, min_score, fine_pass) if self.free_size
+                 else self._window_passes(image, min_score, fine_pass))
         boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
         scores = np.concatenate([p[1] for p in parts]).reshape(-1)
         keypoints = np.concatenate([p[2] for p in parts]).reshape(-1, 6, 2)

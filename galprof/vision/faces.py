@@ -72,12 +72,12 @@ class FacePipeline:
                 chips.append(align(image, detection.keypoints, EMBEDDING_TEMPLATE))
         return chips
 
-    def run(self, rgb: np.ndarray | FrameImage) -> list[Face]:
+    def run(self, rgb: np.ndarray | FrameImage, fine_pass: bool = True) -> list[Face]:
         """Faces in an (H, W, 3) uint8 RGB frame (or the analyzer's FrameImage of it), best detector
-        score first."""
+        score first; fine_pass=False: without the detector's fine pass (FaceDetector.detect)."""
         frame = FrameImage.of(rgb)
         image = frame.image
-        detections = self.detector.detect(frame, min_score=self.min_score)[: self.max_faces]
+        detections = self.detector.detect(frame, min_score=self.min_score, fine_pass=fine_pass)[: self.max_faces]
         if not detections:
             return []
         embeddings = self.embedder.embed(np.stack(self._identity_chips(image, detections)))
