@@ -181,10 +181,8 @@ class FaceDetector(ManifestModel):
         full-size one, which is cheaper. A FrameImage shares its block reduction with the other models.
         Returns the tensor, its mapping and the resized image."""
         width, height = image.size
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-        # reducing_gap 1: box-reduce by the largest whole factor first (1024 px -> 384 px: halve, then
-        # bilinear), twice as fast as 2.0 here; detections on the event photos and LFW canvases held
-        resized = (source or image).resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=1.0)
+        resized = self.resampled(source or image, width, height, scale)
+        new_w, new_h = resized.size
         in_w, in_h = (-(-side // SIDE_MULTIPLE) * SIDE_MULTIPLE for side in (new_w, new_h))
         if square:
             in_w = in_h = max(in_w, in_h, self.size)
@@ -192,6 +190,14 @@ class FaceDetector(ManifestModel):
         sx, sy = new_w / width, new_h / height
         tensor = self._tensor(np.asarray(resized), pad_x, pad_y, in_h, in_w)
         return tensor, Mapping(sx, sy, -pad_x / sx, -pad_y / sy), resized
+
+    @staticmethod
+    def resampled(image: Image.Image | FrameImage, width: int, height: int, scale: float) -> Image.Image:
+        """`image` (a `width` x `height` image or a smaller copy of it) resized to `scale` of that size."""
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        # reducing_gap 1: box-reduce by the largest whole factor first (1024 px -> 384 px: halve, then
+        # bilinear), twice as fast as 2.0 here; detections on the event photos and LFW canvases held
+        return image.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=1.0)
 
     def _tile_inputs(self, image: Image.Image, tiles: list[tuple[int, int, int, int]]
                      ) -> list[tuple[np.ndarray, Mapping]]:
@@ -304,13 +310,15 @@ class FaceDetector(ManifestModel):
         image = frame.image
         width, height = image.size
         whole_scale, *fine = self.scales(width, height)
-        fine = fine if fine_pass else []
         # each pass resamples the previous, larger one: the full-size image is resized only once
-        fine_inputs = [self.scaled_input(frame, scale) for scale in fine]
+        fine_inputs = [self.scaled_input(frame, scale) for scale in fine] if fine_pass else []
+        # without the fine pass its image is still made (a resize, not a model run), so that the whole
+        # image pass sees the same pixels either way
+        source = (fine_inputs[0][2] if fine_inputs
+                  else self.resampled(frame, width, height, fine[0]) if fine else None)
         # The whole image is letterboxed on the model's square, as in training: on a tight input (no
         # bars) borderline faces scored differently, 7 of 138 on the event photos fell under 0.6 (3 rose).
-        tensor, mapping, small = self.scaled_input(frame, whole_scale, fine_inputs[0][2] if fine else None,
-                                                   square=True)
+        tensor, mapping, small = self.scaled_input(frame, whole_scale, source, square=True)
         parts = [self._detect_input(tensor, mapping, min_score)]
         if not parts[0][1].size:
             # Nothing in the whole image: maybe one face too close for the model (a close-up selfie
