@@ -90,3 +90,13 @@ def test_the_whole_image_pass_sees_the_same_pixels_without_the_fine_pass(analyze
     for part_with, part_without in zip(with_fine, without, strict=False):
         for a, b in zip(part_with, part_without, strict=True):
             assert np.array_equal(a, b)
+
+
+def test_without_a_gate_label_the_fine_pass_runs_on_every_frame(analyzer, shared_data, monkeypatch):
+    shapes = counted_runs(analyzer.faces.detector, monkeypatch)
+    monkeypatch.setattr(analyzer, "fine_pass_needs", None)
+    scene = np.asarray(Image.open(shared_data / "immich-assets" / "albums" / "nature" / "el_torcal_rocks.jpg")
+                       .convert("RGB").resize((1024, 768)))
+    facts = analyzer.analyze(scene)
+    assert not any(o.label == FINE_PASS_NEEDS for o in facts.objects)
+    assert any(shape[1] * shape[2] > 192 * 192 for shape in shapes)  # the fine pass ran all the same

@@ -8,9 +8,10 @@ The face detector's fine pass (small faces in a large frame: three times the pix
 pass) runs only on frames where NanoDet sees a person (FINE_PASS_NEEDS at OBJECT_MIN_SCORE): a face
 too small for the whole-image pass belongs to a person NanoDet finds at its 416 px input. Of 347 frames
 (11 phone photos and their mirror images, a 300-photo gallery from ../shared/data, immich-assets) 164
-had no person; the same faces were found in all 347 (the faces of 11 close-ups moved by under 1 px, one
-by more), since a close-up is found by the close-up retry, which still runs (benchmarks/README.md,
-"Stages against their floor"; benchmarks/fine_pass_gate.py for faces the gate loses).
+had no person; 346 of the 347 came out identical and the other kept its face (a face drawn on a label,
+its box moved by 3 px): close-ups are found by the close-up retry, which still runs. Where small faces
+have no body NanoDet sees, the gate loses them (benchmarks/fine_pass_gate.py; benchmarks/README.md,
+"The floor, second pass").
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class FrameAnalyzer:
                                           mean=self.settings.classifier_mean, std=self.settings.classifier_std)
         self.selfie = SelfieCueMeter(threads=threads)
         self.ocr = ocr_enabled(self.settings)
+        # the object label that opens the face detector's fine pass; None: the fine pass on every frame
+        self.fine_pass_needs: str | None = FINE_PASS_NEEDS
         self.seconds: dict[str, float] = {"faces": 0.0, "objects": 0.0, "classifier": 0.0, "ocr": 0.0,
                                           "selfie": 0.0}
 
@@ -103,7 +106,8 @@ class FrameAnalyzer:
         frame = FrameImage(rgb)  # one Pillow copy of the frame and its shared reductions for every model
         objects = self.objects.detect(frame, min_score=OBJECT_MIN_SCORE)
         t1 = time.perf_counter()
-        faces = self.faces.run(frame, fine_pass=any(o.label == FINE_PASS_NEEDS for o in objects))
+        fine_pass = self.fine_pass_needs is None or any(o.label == self.fine_pass_needs for o in objects)
+        faces = self.faces.run(frame, fine_pass=fine_pass)
         t2 = time.perf_counter()
         classes, embedding = self.classifier.classify(frame, top_k=CLASS_TOP_K)
         t3 = time.perf_counter()
