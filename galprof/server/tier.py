@@ -32,6 +32,7 @@ def build_analyzer(tier: str = "accurate", threads: int = 1) -> FrameAnalyzer:
         analyzer.faces = FacePipeline.from_settings(settings, threads=threads, precision="fp32")
         analyzer.faces.detector = fine_face_detector(settings.face_detector, threads)
         analyzer.objects = ObjectDetector(threads=threads, precision="fp32")
+        analyzer.fine_pass_needs = None  # the accurate tier searches every frame for small faces
     analyzer.ocr = False
     return analyzer
 

@@ -26,7 +26,6 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import Box, FaceDetection
-from galprof.vision.align import as_image
 from galprof.vision.blazeface_geometry import (
     AnchorSpec,
     Mapping,
@@ -35,6 +34,7 @@ from galprof.vision.blazeface_geometry import (
     tile_windows,
     weighted_nms,
 )
+from galprof.vision.frame_image import FrameImage
 from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.registry import load_manifest
 
@@ -172,18 +172,17 @@ class FaceDetector(ManifestModel):
         sx, sy = new_w / w, new_h / h
         return self._tensor(np.asarray(resized), pad_x, pad_y), Mapping(sx, sy, x1 - pad_x / sx, y1 - pad_y / sy)
 
-    def scaled_input(self, image: Image.Image, scale: float, source: Image.Image | None = None,
+    def scaled_input(self, image: Image.Image | FrameImage, scale: float, source: Image.Image | None = None,
                      square: bool = False) -> tuple[np.ndarray, Mapping, Image.Image]:
         """The whole image resized by `scale` and centred on a black input whose sides are the next
         multiples of 32 (free-size models): no letterbox bars to pay for on a non-square photo.
 
         source: the image already downscaled (not below this scale), resampled instead of the
-        full-size one, which is cheaper. Returns the tensor, its mapping and the resized image."""
+        full-size one, which is cheaper. A FrameImage shares its block reduction with the other models.
+        Returns the tensor, its mapping and the resized image."""
         width, height = image.size
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-        # reducing_gap 1: box-reduce by the largest whole factor first (1024 px -> 384 px: halve, then
-        # bilinear), twice as fast as 2.0 here; detections on the event photos and LFW canvases held
-        resized = (source or image).resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=1.0)
+        resized = self.resampled(source or image, width, height, scale)
+        new_w, new_h = resized.size
         in_w, in_h = (-(-side // SIDE_MULTIPLE) * SIDE_MULTIPLE for side in (new_w, new_h))
         if square:
             in_w = in_h = max(in_w, in_h, self.size)
@@ -191,6 +190,14 @@ class FaceDetector(ManifestModel):
         sx, sy = new_w / width, new_h / height
         tensor = self._tensor(np.asarray(resized), pad_x, pad_y, in_h, in_w)
         return tensor, Mapping(sx, sy, -pad_x / sx, -pad_y / sy), resized
+
+    @staticmethod
+    def resampled(image: Image.Image | FrameImage, width: int, height: int, scale: float) -> Image.Image:
+        """`image` (a `width` x `height` image or a smaller copy of it) resized to `scale` of that size."""
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        # reducing_gap 1: box-reduce by the largest whole factor first (1024 px -> 384 px: halve, then
+        # bilinear), twice as fast as 2.0 here; detections on the event photos and LFW canvases held
+        return image.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=1.0)
 
     def _tile_inputs(self, image: Image.Image, tiles: list[tuple[int, int, int, int]]
                      ) -> list[tuple[np.ndarray, Mapping]]:
@@ -296,16 +303,22 @@ class FaceDetector(ManifestModel):
         large = (boxes[:, 2] - boxes[:, 0]) >= CLOSEUP_MIN_WIDTH * max(width, height)
         return boxes[large], scores[large], keypoints[large]
 
-    def _free_passes(self, image: Image.Image, min_score: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Detections of each pass of a free-size model: whole image, zoomed-out retry, fine pass."""
+    def _free_passes(self, frame: FrameImage, min_score: float, fine_pass: bool = True
+                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Detections of each pass of a free-size model: whole image, zoomed-out retry, fine pass (unless
+        fine_pass is False)."""
+        image = frame.image
         width, height = image.size
         whole_scale, *fine = self.scales(width, height)
         # each pass resamples the previous, larger one: the full-size image is resized only once
-        fine_inputs = [self.scaled_input(image, scale) for scale in fine]
+        fine_inputs = [self.scaled_input(frame, scale) for scale in fine] if fine_pass else []
+        # without the fine pass its image is still made (a resize, not a model run), so that the whole
+        # image pass sees the same pixels either way
+        source = (fine_inputs[0][2] if fine_inputs
+                  else self.resampled(frame, width, height, fine[0]) if fine else None)
         # The whole image is letterboxed on the model's square, as in training: on a tight input (no
         # bars) borderline faces scored differently, 7 of 138 on the event photos fell under 0.6 (3 rose).
-        tensor, mapping, small = self.scaled_input(image, whole_scale, fine_inputs[0][2] if fine else None,
-                                                   square=True)
+        tensor, mapping, small = self.scaled_input(frame, whole_scale, source, square=True)
         parts = [self._detect_input(tensor, mapping, min_score)]
         if not parts[0][1].size:
             # Nothing in the whole image: maybe one face too close for the model (a close-up selfie
@@ -317,12 +330,13 @@ class FaceDetector(ManifestModel):
         parts.extend(self._detect_input(tensor, mapping, min_score) for tensor, mapping, _ in fine_inputs)
         return parts
 
-    def _window_passes(self, image: Image.Image, min_score: float
+    def _window_passes(self, image: Image.Image, min_score: float, fine_pass: bool = True
                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Detections of each square window of a fixed-size model: whole image (zoomed out if it
-        holds nothing), then the tiles."""
+        holds nothing), then the tiles (unless fine_pass is False)."""
         width, height = image.size
         whole, *tiles = self.windows(width, height)
+        tiles = tiles if fine_pass else []
         parts = [self._detect_window(image, whole, min_score)]
         if not parts[0][1].size:
             found = self._detect_window(image, whole, min_score, zoom_out=self.zoom_out)
@@ -333,15 +347,18 @@ class FaceDetector(ManifestModel):
                 parts.append(self._drop_cut_faces(found, window, width, height))
         return parts
 
-    def detect(self, rgb: np.ndarray | Image.Image, min_score: float = 0.5) -> list[FaceDetection]:
+    def detect(self, rgb: np.ndarray | Image.Image | FrameImage, min_score: float = 0.5,
+               fine_pass: bool = True) -> list[FaceDetection]:
         """Faces in an (H, W, 3) uint8 RGB image; boxes and keypoints in its pixels, best first.
 
-        A Pillow image is accepted too, saving the array -> image copy when the caller has one."""
-        if not isinstance(rgb, Image.Image) and (rgb.ndim != 3 or rgb.shape[2] != 3):
-            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
-        image = as_image(rgb)
+        A Pillow image or the analyzer's FrameImage is accepted too, saving the array -> image copy.
+        fine_pass=False leaves out the fine pass (or the tiles) of a large image: the whole image and
+        the close-up retry only."""
+        frame = FrameImage.of(rgb)
+        image = frame.image
         width, height = image.size
-        parts = self._free_passes(image, min_score) if self.free_size else self._window_passes(image, min_score)
+        parts = (self._free_passes(frame, min_score, fine_pass) if self.free_size
+                 else self._window_passes(image, min_score, fine_pass))
         boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
         scores = np.concatenate([p[1] for p in parts]).reshape(-1)
         keypoints = np.concatenate([p[2] for p in parts]).reshape(-1, 6, 2)

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import ClassScore
+from galprof.vision.frame_image import FrameImage
 from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.onnx_model import read_labels
 
@@ -110,21 +111,24 @@ class PhotoClassifier(ManifestModel):
                                 if i != class_index and len(o.shape) == 2 and o.shape[-1] != n), None)
         return class_index, embedding_index
 
-    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+    def preprocess(self, rgb: np.ndarray | FrameImage) -> np.ndarray:
         """Centre crop, resize to the model's input, normalise, lay out as the model wants.
 
-        The crop and resize stay in uint8; the float work is one subtraction that writes the channels
-        in the model's order and layout straight into the tensor, then one in-place multiplication."""
-        if rgb.ndim != 3 or rgb.shape[2] < 3:
+        The crop and resize stay in uint8 (from the analyzer's FrameImage, the crop is cut from its
+        Pillow image: the same pixels without a copy to and from an array); the float work is one
+        subtraction that writes the channels in the model's order and layout straight into the tensor,
+        then one in-place multiplication."""
+        if not isinstance(rgb, FrameImage) and (rgb.ndim != 3 or rgb.shape[2] < 3):
             raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
-        h, w = rgb.shape[:2]
+        w, h = rgb.size if isinstance(rgb, FrameImage) else rgb.shape[1::-1]
         side = max(1, round(min(h, w) * self.crop_fraction))
-        if self.crop_fraction < 1.0:
-            y, x = (h - side) // 2, (w - side) // 2
-            rgb = rgb[y:y + side, x:x + side]
-        image = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize((self.width, self.height),
-                                                                           Image.BILINEAR)
-        pixels = np.asarray(image)
+        y, x = (h - side) // 2, (w - side) // 2
+        crop = self.crop_fraction < 1.0
+        if isinstance(rgb, FrameImage):
+            image = rgb.image.crop((x, y, x + side, y + side)) if crop else rgb.image
+        else:
+            image = Image.fromarray(np.ascontiguousarray((rgb[y:y + side, x:x + side] if crop else rgb)[..., :3]))
+        pixels = np.asarray(image.resize((self.width, self.height), Image.BILINEAR))
         if self.bgr:
             pixels = pixels[..., ::-1]
         inv_std = (1.0 / self.std).astype(np.float32)
@@ -138,7 +142,7 @@ class PhotoClassifier(ManifestModel):
             tensor *= inv_std
         return tensor
 
-    def _run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _run(self, rgb: np.ndarray | FrameImage) -> tuple[np.ndarray, np.ndarray | None]:
         outputs = self.model.run(self.preprocess(rgb))
         values = outputs[self.class_output].reshape(-1).astype(np.float32)
         softmax = self.apply_softmax
@@ -152,11 +156,11 @@ class PhotoClassifier(ManifestModel):
             embedding = outputs[self.embedding_output].reshape(-1).astype(np.float32)
         return values, embedding
 
-    def scores(self, rgb: np.ndarray) -> np.ndarray:
+    def scores(self, rgb: np.ndarray | FrameImage) -> np.ndarray:
         """The full probability vector (one value per label) for an RGB uint8 HxWx3 photo."""
         return self._run(rgb)[0]
 
-    def classify(self, rgb: np.ndarray, top_k: int = 10) -> tuple[list[ClassScore], np.ndarray | None]:
+    def classify(self, rgb: np.ndarray | FrameImage, top_k: int = 10) -> tuple[list[ClassScore], np.ndarray | None]:
         """Top-k classes, best first, and the photo embedding (None when the model has no
         embedding output, as with a user's single-output model)."""
         probabilities, embedding = self._run(rgb)

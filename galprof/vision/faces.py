@@ -20,11 +20,11 @@ from galprof.vision.align import (
     EMBEDDING_TEMPLATE,
     MESH_EMBEDDING_TEMPLATE,
     align,
-    as_image,
 )
 from galprof.vision.blazeface import DEFAULT_VARIANT, FaceDetector
 from galprof.vision.face_embedder import FaceEmbedder
 from galprof.vision.face_landmarks import FaceLandmarker
+from galprof.vision.frame_image import FrameImage
 
 CHIPS = ("keypoints", "mesh")
 DEFAULT_CHIPS = "mesh"  # LFW clustering F 0.989 against 0.974 with keypoint chips (benchmarks/README.md)
@@ -72,10 +72,12 @@ class FacePipeline:
                 chips.append(align(image, detection.keypoints, EMBEDDING_TEMPLATE))
         return chips
 
-    def run(self, rgb: np.ndarray) -> list[Face]:
-        """Faces in an (H, W, 3) uint8 RGB frame, best detector score first."""
-        image = as_image(rgb)
-        detections = self.detector.detect(image, min_score=self.min_score)[: self.max_faces]
+    def run(self, rgb: np.ndarray | FrameImage, fine_pass: bool = True) -> list[Face]:
+        """Faces in an (H, W, 3) uint8 RGB frame (or the analyzer's FrameImage of it), best detector
+        score first; fine_pass=False: without the detector's fine pass (FaceDetector.detect)."""
+        frame = FrameImage.of(rgb)
+        image = frame.image
+        detections = self.detector.detect(frame, min_score=self.min_score, fine_pass=fine_pass)[: self.max_faces]
         if not detections:
             return []
         embeddings = self.embedder.embed(np.stack(self._identity_chips(image, detections)))

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import Box, ObjectDetection
+from galprof.vision.frame_image import FrameImage
 from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.onnx_model import read_labels
 
@@ -28,18 +29,25 @@ DEFAULT_BINS = 11  # reg_max + 1
 REDUCING_GAP = 1.0
 
 
-def fit_size(rgb: np.ndarray, size: int) -> np.ndarray:
+def fit_size(rgb: np.ndarray | FrameImage, size: int) -> np.ndarray:
     """The RGB uint8 image resized (aspect kept) so its longer side is `size`: the part of the letterbox
     that holds the photo (an image already that size is returned as it is).
 
-    BILINEAR, after an integer block-average when shrinking 2x or more (REDUCING_GAP)."""
-    h, w = rgb.shape[:2]
+    BILINEAR, after an integer block-average when shrinking 2x or more (REDUCING_GAP); a FrameImage
+    shares that block average with the face detector's fine pass."""
+    if isinstance(rgb, FrameImage):
+        frame = rgb
+        w, h = frame.size
+    else:
+        h, w = rgb.shape[:2]
+        frame = None
     scale = size / max(h, w)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     if (nw, nh) == (w, h):
-        return rgb[..., :3]
-    image = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
-    return np.asarray(image.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
+        return frame.array if frame is not None else rgb[..., :3]
+    if frame is None:
+        frame = FrameImage(rgb[..., :3])
+    return np.asarray(frame.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
 
 
 def letterbox(rgb: np.ndarray, size: int, fill: tuple[float, float, float]) -> tuple[np.ndarray, float, int, int]:
@@ -144,7 +152,7 @@ class ObjectDetector(ManifestModel):
             heads.append((stride, side, cls_index, box_index))
         return heads
 
-    def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, float, int, int]:
+    def preprocess(self, rgb: np.ndarray | FrameImage) -> tuple[np.ndarray, float, int, int]:
         """RGB uint8 -> 1x3xSxS BGR tensor normalised with NanoDet's mean/std, plus letterbox geometry.
 
         The resize stays in uint8 (`fit_size`, Pillow); the float work is then one subtraction that
@@ -152,7 +160,7 @@ class ObjectDetector(ManifestModel):
         of converting, padding, flipping, normalising and transposing separate float copies. The pad is
         zero, i.e. the mean colour after normalisation. An image already at the letterbox size (see
         `fit_size`) is not resized again."""
-        h, w = rgb.shape[:2]
+        w, h = rgb.size if isinstance(rgb, FrameImage) else rgb.shape[1::-1]
         scale = self.size / max(h, w)
         small = fit_size(rgb, self.size)
         nh, nw = small.shape[:2]
@@ -189,15 +197,16 @@ class ObjectDetector(ManifestModel):
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
         return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_classes)
 
-    def detect(self, rgb: np.ndarray, min_score: float = 0.3, iou_threshold: float = 0.5,
+    def detect(self, rgb: np.ndarray | FrameImage, min_score: float = 0.3, iou_threshold: float = 0.5,
                max_detections: int = 100) -> list[ObjectDetection]:
-        """Objects in an RGB uint8 HxWx3 image of any size, best first, boxes in its pixels."""
-        if rgb.ndim != 3 or rgb.shape[2] < 3:
+        """Objects in an RGB uint8 HxWx3 image of any size (or the analyzer's FrameImage of it), best
+        first, boxes in its pixels."""
+        if not isinstance(rgb, FrameImage) and (rgb.ndim != 3 or rgb.shape[2] < 3):
             raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
         tensor, scale, dx, dy = self.preprocess(rgb)
         boxes, scores, classes = self.decode(self.model.run(tensor), min_score)
         keep = classwise_nms(boxes, scores, classes, iou_threshold)[:max_detections]
-        h, w = rgb.shape[:2]
+        w, h = rgb.size if isinstance(rgb, FrameImage) else rgb.shape[1::-1]
         results = []
         for i in keep:
             x1, y1, x2, y2 = boxes[i]
