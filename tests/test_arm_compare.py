@@ -119,3 +119,15 @@ def test_requirements_for_the_chroot_follow_aarch64_markers(tmp_path):
     pins = requirements.host_pins()
     assert "pytest==" + __import__("pytest").__version__ in pins
     assert not any(pin.startswith("galprof==") for pin in pins)
+
+
+def test_identical_values_count_every_answer_but_the_timings():
+    x86, arm = _profile("/host"), _profile("/opt")
+    for doc, root, seconds in ((x86, "/host", 2.0), (arm, "/opt", 70.0)):
+        doc["gallery"]["root"] = root
+        doc["timings"] = {"scan": {"total": seconds}}
+        doc["created_at"] = f"2026-12-01T14:0{int(seconds) % 10}:00"
+    same, values = compare.identical_values(x86, arm)
+    assert same == values > 30
+    arm["people"][0]["age"] = 33.5
+    assert compare.identical_values(x86, arm) == (values - 1, values)

@@ -14,8 +14,9 @@ complete run (none was tuned on its result):
   probability that moves by 0.05 is no longer a rounding difference
 - within AGE_TOLERANCE (2 years): each person's estimated age (the models' error is ~4-6 years)
 
-Prints one line per difference and the largest numeric difference of each kind; exit 0 when equal
-within tolerance, 1 otherwise.
+Prints one line per difference, the largest numeric difference of each kind and how many values of the
+whole profile are identical (informative: only the checks above decide); exit 0 when equal within
+tolerance, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -135,6 +136,27 @@ def compare(x86: dict, arm: dict) -> Comparison:
     return c
 
 
+def _leaves(value, root: str, where: str = ""):
+    """(where, value) of every number, string, bool and null, the gallery's root cut from paths."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, root, f"{where}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, root, f"{where}[{i}]")
+    else:
+        yield where, value.replace(root, "") if isinstance(value, str) and root else value
+
+
+def identical_values(x86: dict, arm: dict) -> tuple[int, int]:
+    """How many values of the x86 profile the ARM one has the same, beyond the tolerances above:
+    all of them but the timings (emulated: meaningless) and the creation time."""
+    volatile = ("/created_at", "/timings", "/scan")
+    a, b = ({w: v for w, v in _leaves(doc, doc["gallery"].get("root", "")) if not w.startswith(volatile)}
+            for doc in (x86, arm))
+    return sum(1 for w, v in a.items() if w in b and b[w] == v), len(a)
+
+
 def differences(x86: dict, arm: dict) -> list[str]:
     return compare(x86, arm).differences
 
@@ -146,6 +168,8 @@ def main(argv: list[str]) -> int:
         print(f"test-arm: differs: {line}")
     for kind, (gap, where) in sorted(c.largest.items()):
         print(f"test-arm: largest {kind} difference {gap:g} ({where})")
+    same, values = identical_values(x86, arm)
+    print(f"test-arm: {same} of {values} values identical (timings and creation time left out)")
     faces = sum(len(p["people"]) for p in x86["photos"])
     print(f"test-arm: {'FAIL' if c.differences else 'ok'}: {len(x86['photos'])} photos, {faces} faces with a "
           f"person, {len(x86['people'])} persons, {len(x86['classes']['classes'])} classes, "
