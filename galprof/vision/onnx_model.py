@@ -32,6 +32,9 @@ class OnnxModel:
         options.log_severity_level = 3
         # Idle worker threads would otherwise spin between runs, stealing CPU from the other workers.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # x86 without VNNI (AVX2): the default U8S8 int8 kernels saturate 16-bit sums and change answers
+        # (ImageNet top-1 0.865 vs 0.889, benchmarks/int8_precision.py); exact U8U8 ones match ARM's
+        options.add_session_config_entry("session.x64quantprecision", "1")
         self.session = ort.InferenceSession(
             str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
         )
