@@ -10,13 +10,12 @@ per-photo index. The document follows `galprof/schema/profile-v1.schema.json`.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from galprof import __version__
 from galprof.analysis.day_events import DayEvents
@@ -26,7 +25,10 @@ from galprof.analysis.places import Geocoder, PlaceCounter
 from galprof.analysis.privacy import PrivacyJudge
 from galprof.analysis.selfie import photo_selfie
 from galprof.config import Settings
-from galprof.facts import ExifFacts, Face, FrameFacts, MediaFacts, ScanError
+from galprof.facts import MediaFacts, ScanError
+
+if TYPE_CHECKING:
+    from galprof.analysis.owner import SelfieRules
 
 SCHEMA_VERSION = "1.2"
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
@@ -153,7 +155,7 @@ def profile_from_media(
     errors = list(errors)
     people = _people_stage(media, settings, store)
     sections, close_people, person_of_face = people.sections, people.close_people, people.person_of_face
-    people_notes, exif_rules = people.notes, people.exif_rules
+    people_notes, selfie_rules = people.notes, people.selfie_rules
     del people
     t1 = time.perf_counter()
 
@@ -166,17 +168,14 @@ def profile_from_media(
     summary = _Summary()
     day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
     photos: list[dict[str, Any]] = []
-    persons_of_path: dict[str, set[int]] = {}
-    for (path, _frame, _face), pid in person_of_face.items():
-        persons_of_path.setdefault(path, set()).add(pid)
     for m in media():
         has_gps = places.add(m)
         summary.add(m, has_gps)
         cats = interests.add(m)
         day_events.add(m, cats)
         privacy = judge.judge(m)
-        persons = sorted(persons_of_path.get(m.path, ()))
-        selfie = photo_selfie(m, exif_rules)
+        persons = _persons_in(m, person_of_face)
+        selfie = photo_selfie(m, selfie_rules.for_photo(m))
         photos.append({
             "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
             "categories": cats, "people": persons, "privacy": privacy.to_dict(), "place": None,
@@ -221,6 +220,12 @@ def profile_from_media(
     }
 
 
+def _persons_in(m: MediaFacts, person_of_face: dict[tuple[str, int, int], int]) -> list[int]:
+    """The person ids of a file's faces, sorted, once each."""
+    found = {person_of_face.get((m.path, fi, ki)) for fi, f in enumerate(m.frames) for ki in range(len(f.faces))}
+    return sorted(p for p in found if p is not None)
+
+
 @dataclasses.dataclass
 class _PeopleStage:
     """What the rest of the profile needs of the people and owner steps."""
@@ -229,57 +234,26 @@ class _PeopleStage:
     close_people: set[int]
     person_of_face: dict
     notes: list[dict]
-    exif_rules: dict[str, str]
+    selfie_rules: SelfieRules
 
 
 def _people_stage(media: Callable[[], Iterable[MediaFacts]], settings: Settings, store: Any) -> _PeopleStage:
-    """The people step, then the owner step on the same files. Only what later stages need is kept: the
-    people report (every face of the gallery) is let go before the second pass, whose photo rows then
-    reuse its memory (about 150 MB at 100 000 photos)."""
-    from galprof.analysis.owner import owner_step
-    from galprof.analysis.people import analyze_people
+    """The people step, then the owner step, from one pass over the files that keeps no file: the faces
+    as columns (analysis/face_table.py) and what the owner step reads (owner.OwnerFacts). Only what later
+    stages need is kept: the people report (every face of the gallery) is let go before the second pass."""
+    from galprof.analysis.face_table import FaceTableBuilder
+    from galprof.analysis.owner import OwnerFacts, owner_step
+    from galprof.analysis.people import people_of_table
 
-    owner_items: list[MediaFacts] = []  # what the owner step reads: EXIF and the first frame's faces
-
-    def people_items() -> Iterator[MediaFacts]:
-        for m in people_view(media()):
-            first = m.frames[:1] if m.frames and m.frames[0].faces else []
-            owner_items.append(m if len(m.frames) == len(first) else dataclasses.replace(m, frames=first))
-            yield m
-
-    people = analyze_people(people_items(), settings, store)
-    owner = owner_step(owner_items, people, settings)
+    faces, owner_facts = FaceTableBuilder(), OwnerFacts()
+    for m in media():
+        faces.add(m)
+        owner_facts.add(m)
+    people = people_of_table(faces.build(), settings, store)
+    del faces
+    owner = owner_step(owner_facts, people, settings)
     return _PeopleStage(_jsonable({**people.sections(), "owner": owner.to_dict()}), people.close_people,
-                        people.person_of_face, people.notes, owner.exif_rules)
-
-
-def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
-    """Each file as the people stage reads it: faces (keypoints only on the face the selfie models
-    measured), frame sizes with their selfie cues, the capture date and the camera EXIF of the selfie
-    rules. The owner step keeps only EXIF and the first frame of each file,
-    so dropping the rest (classes, objects, text, embeddings) keeps ~40 KB per photo out of memory."""
-    for m in media:
-        exif = m.exif
-        slim = ExifFacts(taken_at=exif.taken_at, taken_at_source=_shared(exif.taken_at_source),
-                         make=_shared(exif.make), model=_shared(exif.model), lens_model=_shared(exif.lens_model),
-                         focal_length=exif.focal_length, focal_length_35mm=exif.focal_length_35mm)
-        frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, selfie=f.selfie, faces=[
-            Face(box=face.box, score=face.score, keypoints=_selfie_keypoints(f, i, face), embedding=face.embedding,
-                 age=face.age, female_probability=face.female_probability) for i, face in enumerate(f.faces)])
-            for f in m.frames]
-        yield MediaFacts(path=m.path, kind=_shared(m.kind), format=_shared(m.format), size=m.size,
-                         mtime=m.mtime, exif=slim, frames=frames, duration=m.duration, fps=m.fps)
-
-
-def _selfie_keypoints(frame: FrameFacts, index: int, face: Face):
-    """The keypoints of the face the selfie models measured (the owner's selfie score reads its pose
-    from them); no other face keeps them."""
-    return face.keypoints if frame.selfie is not None and frame.selfie.face == index else None
-
-
-def _shared(text: str | None) -> str | None:
-    """One copy of a string repeated over the gallery (device names, kinds) instead of one per photo."""
-    return sys.intern(text) if isinstance(text, str) else text
+                        people.person_of_face, people.notes, owner.rules)
 
 
 def build_profile(result: Any, settings: Settings, quiet: bool = True) -> dict[str, Any]:
