@@ -2,9 +2,10 @@
 
 `build_profile(result, settings)` (after a scan) and `profile_from_media(...)` (from any source of
 MediaFacts, e.g. a cache database for `galprof show`) run the aggregation stages:
-people (clusters, owner, demography) first, because the privacy rule needs the close people; then one
-streaming pass feeds the gallery summary, interests, objects, classes, privacy, places and the
-per-photo index. The document follows `galprof/schema/profile-v1.schema.json`.
+a first pass over the files feeds the people stage (clusters, owner, demography: the privacy rule needs
+the close people) and collects the GPS positions, which are then geocoded; then a second streaming pass
+feeds the gallery summary, interests, objects, classes, privacy and the per-photo index, each photo row
+whole when it is made. The document follows `galprof/schema/profile-v1.schema.json`.
 """
 
 from __future__ import annotations
@@ -153,24 +154,27 @@ def profile_from_media(
     """
     t0 = time.perf_counter()
     errors = list(errors)
-    people = _people_stage(media, settings, store)
+    places = PlaceCounter(geocoder)  # fed in the first pass, so each photo row is whole when it is made
+    people = _people_stage(media, settings, store, places)
     sections, close_people, person_of_face = people.sections, people.close_people, people.person_of_face
     people_notes, selfie_rules = people.notes, people.selfie_rules
     del people
     t1 = time.perf_counter()
+    resolved = places.resolve()
+    places_section = places.section()
+    t2 = time.perf_counter()
 
     taxonomy = taxonomy or Taxonomy.load(settings.taxonomy)
     interests = InterestCounter(taxonomy)
     ocr_enabled, ocr_note = _ocr_state(settings)
     judge = PrivacyJudge(settings, close_people, person_of_face, ocr_enabled, ocr_note)
-    places = PlaceCounter(geocoder)
     placement = PlacementCounter()
     summary = _Summary()
     day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
     photos: list[dict[str, Any]] = []
     for m in media():
-        has_gps = places.add(m)
-        summary.add(m, has_gps)
+        place = resolved.get(m.path)
+        summary.add(m, place is not None)
         cats = interests.add(m)
         day_events.add(m, cats)
         privacy = judge.judge(m)
@@ -178,16 +182,10 @@ def profile_from_media(
         selfie = photo_selfie(m, selfie_rules.for_photo(m))
         photos.append({
             "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
-            "categories": cats, "people": persons, "privacy": privacy.to_dict(), "place": None,
+            "categories": cats, "people": persons, "privacy": privacy.to_dict(),
+            "place": None if place is None else place.to_dict(),
             "analyzed": placement.add(m), "selfie": None if selfie is None else selfie.to_dict(),
         })
-    t2 = time.perf_counter()
-    resolved = places.resolve()
-    places_section = places.section()
-    for p in photos:
-        place = resolved.get(p["path"])
-        if place is not None:
-            p["place"] = place.to_dict()
     t3 = time.perf_counter()
 
     scan_stats = _jsonable(scan_stats or {})
@@ -213,8 +211,8 @@ def profile_from_media(
         "models": model_versions(),
         "timings": {
             "scan": scan_stats.get("seconds", {}) if isinstance(scan_stats, dict) else {},
-            "profile": {"people": round(t1 - t0, 3), "aggregate": round(t2 - t1, 3),
-                        "places": round(t3 - t2, 3), "total": round(t3 - t0, 3)},
+            "profile": {"people": round(t1 - t0, 3), "aggregate": round(t3 - t2, 3),
+                        "places": round(t2 - t1, 3), "total": round(t3 - t0, 3)},
         },
         "scan": scan_stats,
     }
@@ -237,10 +235,11 @@ class _PeopleStage:
     selfie_rules: SelfieRules
 
 
-def _people_stage(media: Callable[[], Iterable[MediaFacts]], settings: Settings, store: Any) -> _PeopleStage:
+def _people_stage(media: Callable[[], Iterable[MediaFacts]], settings: Settings, store: Any,
+                  places: PlaceCounter) -> _PeopleStage:
     """The people step, then the owner step, from one pass over the files that keeps no file: the faces
-    as columns (analysis/face_table.py) and what the owner step reads (owner.OwnerFacts). Only what later
-    stages need is kept: the people report (every face of the gallery) is let go before the second pass."""
+    as columns (analysis/face_table.py), what the owner step reads (owner.OwnerFacts) and the GPS positions
+    (`places`). Only what later stages need is kept: the people report is let go before the second pass."""
     from galprof.analysis.face_table import FaceTableBuilder
     from galprof.analysis.owner import OwnerFacts, owner_step
     from galprof.analysis.people import people_of_table
@@ -249,6 +248,7 @@ def _people_stage(media: Callable[[], Iterable[MediaFacts]], settings: Settings,
     for m in media():
         faces.add(m)
         owner_facts.add(m)
+        places.add(m)
     people = people_of_table(faces.build(), settings, store)
     del faces
     owner = owner_step(owner_facts, people, settings)

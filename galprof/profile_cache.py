@@ -27,6 +27,7 @@ STATE_PREFIX = "profile.document:"
 # engine) is no input of the profile: keying on it made the re-scan after a pool scan rebuild it.
 NOT_PROFILE_STATE = (STATE_PREFIX, "pipeline.")
 RUN_FIELDS = ("created_at", "timings", "scan")  # describe the run, not the gallery: always fresh
+PHOTO_PIECE = 2000  # photo rows per stored piece of the document (~1 MB of JSON)
 
 
 def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
     store, state_key = result.store, STATE_PREFIX + result.folder
     saved = store.get_state(state_key)
     if saved and saved.get("key") == profile_key(result, settings, SCHEMA_VERSION):
-        document = saved["document"]
+        document = _with_stored_photos(store, state_key, saved)
         fresh = build_run_fields(result)
         document.update(fresh)
         document["timings"]["profile"] = {"total": round(time.perf_counter() - started, 3)}
@@ -47,8 +48,31 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
         print(f"galprof: building the profile of {len(result.paths)} files (people, interests, privacy, "
               "places)", file=sys.stderr, flush=True)
     document = build_profile(result, settings, quiet)
-    cached = {k: v for k, v in document.items() if k not in RUN_FIELDS}
-    store.set_state(state_key, {"key": profile_key(result, settings, SCHEMA_VERSION), "document": cached})
+    _store_document(store, state_key, profile_key(result, settings, SCHEMA_VERSION), document)
+    return document
+
+
+def _store_document(store: Any, state_key: str, key: str, document: dict[str, Any]) -> None:
+    """Keep the document for the next unchanged scan: its `photos` rows in pieces of PHOTO_PIECE rows (state
+    keys STATE_KEY#photos:N), so the JSON text of a 100 000-photo document (60 MB, and SQLite's copy of
+    it while binding) is never made whole; the rest in STATE_KEY, "photos" keeping its place as null."""
+    photos = document["photos"]
+    pieces = 0
+    for start in range(0, len(photos), PHOTO_PIECE):
+        store.set_state(f"{state_key}#photos:{pieces}", {"photos": list(photos[start:start + PHOTO_PIECE])})
+        pieces += 1
+    cached = {k: (None if k == "photos" else v) for k, v in document.items() if k not in RUN_FIELDS}
+    store.set_state(state_key, {"key": key, "document": cached, "photo_pieces": pieces})
+
+
+def _with_stored_photos(store: Any, state_key: str, saved: dict[str, Any]) -> dict[str, Any]:
+    """The stored document with its photo rows put back (a document stored whole, before pieces, as it is)."""
+    document = saved["document"]
+    if "photo_pieces" in saved:
+        photos: list = []
+        for n in range(int(saved["photo_pieces"])):
+            photos.extend((store.get_state(f"{state_key}#photos:{n}") or {}).get("photos", []))
+        document["photos"] = photos
     return document
 
 
