@@ -205,7 +205,7 @@ def main() -> None:
             extra = max(1, round(n * args.grow / 100))
             child(["--_grow", cache, str(n), str(extra)], None)
             try:
-                again = json.loads(child(["--_remeasure", cache, out], args.src))
+                again = json.loads(child(["--_remeasure", cache, out.replace(".json", "-grown.json")], args.src))
             finally:
                 child(["--_shrink", cache], None)
             row["grown"] = {"added": extra, **again}

@@ -27,6 +27,7 @@ from galprof.analysis.privacy import PrivacyJudge
 from galprof.analysis.selfie import photo_selfie
 from galprof.config import Settings
 from galprof.facts import MediaFacts, ScanError
+from galprof.photo_rows import PhotoRows, appended
 
 if TYPE_CHECKING:
     from galprof.analysis.owner import SelfieRules
@@ -171,7 +172,7 @@ def profile_from_media(
     placement = PlacementCounter()
     summary = _Summary()
     day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
-    photos: list[dict[str, Any]] = []
+    photos: list[dict[str, Any]] | PhotoRows = []
     for m in media():
         place = resolved.get(m.path)
         summary.add(m, place is not None)
@@ -180,7 +181,7 @@ def profile_from_media(
         privacy = judge.judge(m)
         persons = _persons_in(m, person_of_face)
         selfie = photo_selfie(m, selfie_rules.for_photo(m))
-        photos.append({
+        photos = appended(photos, {  # a large gallery's rows kept as their JSON text (photo_rows.py)
             "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
             "categories": cats, "people": persons, "privacy": privacy.to_dict(),
             "place": None if place is None else place.to_dict(),

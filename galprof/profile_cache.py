@@ -21,6 +21,7 @@ from typing import Any
 
 from galprof import __version__
 from galprof.config import Settings
+from galprof.photo_rows import PhotoRows
 
 STATE_PREFIX = "profile.document:"
 # The scan's own bookkeeping (the inline engine's in-flight marker, written only by scans that use that
@@ -54,12 +55,15 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
 
 def _store_document(store: Any, state_key: str, key: str, document: dict[str, Any]) -> None:
     """Keep the document for the next unchanged scan: its `photos` rows in pieces of PHOTO_PIECE rows (state
-    keys STATE_KEY#photos:N), so the JSON text of a 100 000-photo document (60 MB, and SQLite's copy of
-    it while binding) is never made whole; the rest in STATE_KEY, "photos" keeping its place as null."""
+    keys STATE_KEY#photos:N; rows kept as text, photo_rows.PhotoRows, stored as their texts), so the JSON
+    text of a 100 000-photo document (~65 MB, and SQLite's copy of it while binding) is never made
+    whole; the rest in STATE_KEY, "photos" keeping its place as null."""
     photos = document["photos"]
     pieces = 0
     for start in range(0, len(photos), PHOTO_PIECE):
-        store.set_state(f"{state_key}#photos:{pieces}", {"photos": list(photos[start:start + PHOTO_PIECE])})
+        piece = ({"texts": photos.texts()[start:start + PHOTO_PIECE]} if isinstance(photos, PhotoRows)
+                 else {"photos": photos[start:start + PHOTO_PIECE]})
+        store.set_state(f"{state_key}#photos:{pieces}", piece)
         pieces += 1
     cached = {k: (None if k == "photos" else v) for k, v in document.items() if k not in RUN_FIELDS}
     store.set_state(state_key, {"key": key, "document": cached, "photo_pieces": pieces})
@@ -69,10 +73,13 @@ def _with_stored_photos(store: Any, state_key: str, saved: dict[str, Any]) -> di
     """The stored document with its photo rows put back (a document stored whole, before pieces, as it is)."""
     document = saved["document"]
     if "photo_pieces" in saved:
-        photos: list = []
+        rows: list = []
+        texts: list[str] = []
         for n in range(int(saved["photo_pieces"])):
-            photos.extend((store.get_state(f"{state_key}#photos:{n}") or {}).get("photos", []))
-        document["photos"] = photos
+            piece = store.get_state(f"{state_key}#photos:{n}") or {}
+            rows.extend(piece.get("photos", []))
+            texts.extend(piece.get("texts", []))
+        document["photos"] = PhotoRows.from_texts(texts) if texts else rows
     return document
 
 
