@@ -157,37 +157,15 @@ def profile_from_media(
     errors = list(errors)
     places = PlaceCounter(geocoder)  # fed in the first pass, so each photo row is whole when it is made
     people = _people_stage(media, settings, store, places)
-    sections, close_people, person_of_face = people.sections, people.close_people, people.person_of_face
-    people_notes, selfie_rules = people.notes, people.selfie_rules
-    del people
     t1 = time.perf_counter()
     resolved = places.resolve()
     places_section = places.section()
     t2 = time.perf_counter()
-
-    taxonomy = taxonomy or Taxonomy.load(settings.taxonomy)
-    interests = InterestCounter(taxonomy)
-    ocr_enabled, ocr_note = _ocr_state(settings)
-    judge = PrivacyJudge(settings, close_people, person_of_face, ocr_enabled, ocr_note)
-    placement = PlacementCounter()
-    summary = _Summary()
-    day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
-    photos: list[dict[str, Any]] | PhotoRows = []
+    rows = _PhotoPass(settings, taxonomy or Taxonomy.load(settings.taxonomy), people, resolved)
     for m in media():
-        place = resolved.get(m.path)
-        summary.add(m, place is not None)
-        cats = interests.add(m)
-        day_events.add(m, cats)
-        privacy = judge.judge(m)
-        persons = _persons_in(m, person_of_face)
-        selfie = photo_selfie(m, selfie_rules.for_photo(m))
-        photos = appended(photos, {  # a large gallery's rows kept as their JSON text (photo_rows.py)
-            "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
-            "categories": cats, "people": persons, "privacy": privacy.to_dict(),
-            "place": None if place is None else place.to_dict(),
-            "analyzed": placement.add(m), "selfie": None if selfie is None else selfie.to_dict(),
-        })
+        rows.add(m)
     t3 = time.perf_counter()
+    sections, photos, judge, placement = people.sections, rows.photos, rows.judge, rows.placement
 
     scan_stats = _jsonable(scan_stats or {})
     return {
@@ -195,19 +173,19 @@ def profile_from_media(
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "galprof", "version": __version__},
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "gallery": summary.section(root, paths if paths is not None else len(photos) + len(errors), len(errors)),
-        "interests": interests.section(),
-        "objects": interests.objects_section(),
-        "classes": interests.classes_section(),
+        "gallery": rows.summary.section(root, paths if paths is not None else len(photos) + len(errors), len(errors)),
+        "interests": rows.interests.section(),
+        "objects": rows.interests.objects_section(),
+        "classes": rows.interests.classes_section(),
         "people": sections["people"],
         "owner": sections["owner"],
         "demography": sections["demography"],
         "places": places_section,
-        "events": day_events.section(),
+        "events": rows.day_events.section(),
         "privacy": {**judge.section(), **placement.section()},
         "photos": photos,
         "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],
-        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes] + people_notes,
+        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes] + people.notes,
         "settings": settings.to_dict(),
         "models": model_versions(),
         "timings": {
@@ -217,6 +195,36 @@ def profile_from_media(
         },
         "scan": scan_stats,
     }
+
+
+class _PhotoPass:
+    """The second pass: the gallery summary, interests, day events, privacy and placement counters, and
+    each file's photo row, whole when it is made (its place was resolved before the pass); a large
+    gallery's rows are kept as their JSON text (photo_rows.py)."""
+
+    def __init__(self, settings: Settings, taxonomy: Taxonomy, people: _PeopleStage, places: dict) -> None:
+        self.interests = InterestCounter(taxonomy)
+        ocr_enabled, ocr_note = _ocr_state(settings)
+        self.judge = PrivacyJudge(settings, people.close_people, people.person_of_face, ocr_enabled, ocr_note)
+        self.placement = PlacementCounter()
+        self.summary = _Summary()
+        self.day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
+        self.person_of_face, self.selfie_rules, self.places = people.person_of_face, people.selfie_rules, places
+        self.photos: list[dict[str, Any]] | PhotoRows = []
+
+    def add(self, m: MediaFacts) -> None:
+        place = self.places.get(m.path)
+        self.summary.add(m, place is not None)
+        cats = self.interests.add(m)
+        self.day_events.add(m, cats)
+        privacy = self.judge.judge(m)
+        selfie = photo_selfie(m, self.selfie_rules.for_photo(m))
+        self.photos = appended(self.photos, {
+            "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
+            "categories": cats, "people": _persons_in(m, self.person_of_face), "privacy": privacy.to_dict(),
+            "place": None if place is None else place.to_dict(),
+            "analyzed": self.placement.add(m), "selfie": None if selfie is None else selfie.to_dict(),
+        })
 
 
 def _persons_in(m: MediaFacts, person_of_face: dict[tuple[str, int, int], int]) -> list[int]:
