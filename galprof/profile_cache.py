@@ -49,15 +49,17 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
         print(f"galprof: building the profile of {len(result.paths)} files (people, interests, privacy, "
               "places)", file=sys.stderr, flush=True)
     document = build_profile(result, settings, quiet)
-    _store_document(store, state_key, profile_key(result, settings, SCHEMA_VERSION), document)
+    stale = int(saved.get("photo_pieces", 0)) if saved else 0
+    _store_document(store, state_key, profile_key(result, settings, SCHEMA_VERSION), document, stale)
     return document
 
 
-def _store_document(store: Any, state_key: str, key: str, document: dict[str, Any]) -> None:
+def _store_document(store: Any, state_key: str, key: str, document: dict[str, Any], stale: int = 0) -> None:
     """Keep the document for the next unchanged scan: its `photos` rows in pieces of PHOTO_PIECE rows (state
     keys STATE_KEY#photos:N; rows kept as text, photo_rows.PhotoRows, stored as their texts), so the JSON
     text of a 100 000-photo document (~65 MB, and SQLite's copy of it while binding) is never made
-    whole; the rest in STATE_KEY, "photos" keeping its place as null."""
+    whole; the rest in STATE_KEY, "photos" keeping its place as null. Pieces of the previous document past
+    the new ones (`stale` of them in all) are emptied, so no old rows linger in the cache."""
     photos = document["photos"]
     pieces = 0
     for start in range(0, len(photos), PHOTO_PIECE):
@@ -65,6 +67,8 @@ def _store_document(store: Any, state_key: str, key: str, document: dict[str, An
                  else {"photos": photos[start:start + PHOTO_PIECE]})
         store.set_state(f"{state_key}#photos:{pieces}", piece)
         pieces += 1
+    for n in range(pieces, stale):
+        store.set_state(f"{state_key}#photos:{n}", {})
     cached = {k: (None if k == "photos" else v) for k, v in document.items() if k not in RUN_FIELDS}
     store.set_state(state_key, {"key": key, "document": cached, "photo_pieces": pieces})
 
