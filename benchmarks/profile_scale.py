@@ -8,7 +8,8 @@ writing its JSON, on a cache of N synthetic but realistic rows, with the growth 
 
 `--grow PCT` then adds PCT % new photos (faces of the same people) to each cache and measures the
 profile step again with the state the first one left (what a re-scan after new photos does: the people
-are updated, not clustered again), then removes those rows so the cache can be kept.
+are updated, not clustered again), then removes those rows so the cache can be kept. The profiles are
+written next to the caches (`profile-N.json`, `profile-N-grown.json`), so two trees' profiles can be compared.
 
 Each row is a MediaFacts as a scan stores it (a 1280-d photo embedding, classifier top-5, 0-4
 objects, 0-3 faces with 128-d embeddings drawn around one of N/25 people, EXIF dates over three years
@@ -205,7 +206,7 @@ def main() -> None:
             extra = max(1, round(n * args.grow / 100))
             child(["--_grow", cache, str(n), str(extra)], None)
             try:
-                again = json.loads(child(["--_remeasure", cache, out], args.src))
+                again = json.loads(child(["--_remeasure", cache, out.replace(".json", "-grown.json")], args.src))
             finally:
                 child(["--_shrink", cache], None)
             row["grown"] = {"added": extra, **again}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from galprof.errors import UsageError
+from galprof.photo_rows import plain
 from galprof.render.safe import safe_text
 
 
@@ -58,12 +59,15 @@ def _from_cache(path: Path, note: Callable[[str], None] | None) -> dict[str, Any
         with Store(path, create=False) as store:
             for warning in store.take_notes():  # e.g. readable by other users
                 print(f"warning: {safe_text(warning.path)}: {safe_text(warning.reason)}", file=sys.stderr)
-            return profile_from_store(store, Settings())
+            document = profile_from_store(store, Settings())
     except CacheError as exc:  # damaged, foreign, another version: the message names the path
         raise UsageError(safe_text(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign database: one line, exit 2
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"cannot read the cache {safe_text(path)}: {safe_text(first)}") from None
+    # show, photos and report read the rows many times over: decoded once (photo_rows.PhotoRows)
+    document["photos"] = plain(document["photos"])
+    return document
 
 
 def select_photos(document: dict[str, Any], category: str | None = None, subcategory: str | None = None,

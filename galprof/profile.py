@@ -2,21 +2,21 @@
 
 `build_profile(result, settings)` (after a scan) and `profile_from_media(...)` (from any source of
 MediaFacts, e.g. a cache database for `galprof show`) run the aggregation stages:
-people (clusters, owner, demography) first, because the privacy rule needs the close people; then one
-streaming pass feeds the gallery summary, interests, objects, classes, privacy, places and the
-per-photo index. The document follows `galprof/schema/profile-v1.schema.json`.
+a first pass over the files feeds the people stage (clusters, owner, demography: the privacy rule needs
+the close people) and collects the GPS positions, which are then geocoded; then a second streaming pass
+feeds the gallery summary, interests, objects, classes, privacy and the per-photo index, each photo row
+whole when it is made. The document follows `galprof/schema/profile-v1.schema.json`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from galprof import __version__
 from galprof.analysis.day_events import DayEvents
@@ -26,7 +26,11 @@ from galprof.analysis.places import Geocoder, PlaceCounter
 from galprof.analysis.privacy import PrivacyJudge
 from galprof.analysis.selfie import photo_selfie
 from galprof.config import Settings
-from galprof.facts import ExifFacts, Face, FrameFacts, MediaFacts, ScanError
+from galprof.facts import MediaFacts, ScanError
+from galprof.photo_rows import PhotoRows, appended
+
+if TYPE_CHECKING:
+    from galprof.analysis.owner import SelfieRules
 
 SCHEMA_VERSION = "1.2"
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
@@ -151,45 +155,17 @@ def profile_from_media(
     """
     t0 = time.perf_counter()
     errors = list(errors)
-    people = _people_stage(media, settings, store)
-    sections, close_people, person_of_face = people.sections, people.close_people, people.person_of_face
-    people_notes, exif_rules = people.notes, people.exif_rules
-    del people
+    places = PlaceCounter(geocoder)  # fed in the first pass, so each photo row is whole when it is made
+    people = _people_stage(media, settings, store, places)
     t1 = time.perf_counter()
-
-    taxonomy = taxonomy or Taxonomy.load(settings.taxonomy)
-    interests = InterestCounter(taxonomy)
-    ocr_enabled, ocr_note = _ocr_state(settings)
-    judge = PrivacyJudge(settings, close_people, person_of_face, ocr_enabled, ocr_note)
-    places = PlaceCounter(geocoder)
-    placement = PlacementCounter()
-    summary = _Summary()
-    day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
-    photos: list[dict[str, Any]] = []
-    persons_of_path: dict[str, set[int]] = {}
-    for (path, _frame, _face), pid in person_of_face.items():
-        persons_of_path.setdefault(path, set()).add(pid)
-    for m in media():
-        has_gps = places.add(m)
-        summary.add(m, has_gps)
-        cats = interests.add(m)
-        day_events.add(m, cats)
-        privacy = judge.judge(m)
-        persons = sorted(persons_of_path.get(m.path, ()))
-        selfie = photo_selfie(m, exif_rules)
-        photos.append({
-            "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
-            "categories": cats, "people": persons, "privacy": privacy.to_dict(), "place": None,
-            "analyzed": placement.add(m), "selfie": None if selfie is None else selfie.to_dict(),
-        })
-    t2 = time.perf_counter()
     resolved = places.resolve()
     places_section = places.section()
-    for p in photos:
-        place = resolved.get(p["path"])
-        if place is not None:
-            p["place"] = place.to_dict()
+    t2 = time.perf_counter()
+    rows = _PhotoPass(settings, taxonomy or Taxonomy.load(settings.taxonomy), people, resolved)
+    for m in media():
+        rows.add(m)
     t3 = time.perf_counter()
+    sections, photos, judge, placement = people.sections, rows.photos, rows.judge, rows.placement
 
     scan_stats = _jsonable(scan_stats or {})
     return {
@@ -197,28 +173,64 @@ def profile_from_media(
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "galprof", "version": __version__},
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "gallery": summary.section(root, paths if paths is not None else len(photos) + len(errors), len(errors)),
-        "interests": interests.section(),
-        "objects": interests.objects_section(),
-        "classes": interests.classes_section(),
+        "gallery": rows.summary.section(root, paths if paths is not None else len(photos) + len(errors), len(errors)),
+        "interests": rows.interests.section(),
+        "objects": rows.interests.objects_section(),
+        "classes": rows.interests.classes_section(),
         "people": sections["people"],
         "owner": sections["owner"],
         "demography": sections["demography"],
         "places": places_section,
-        "events": day_events.section(),
+        "events": rows.day_events.section(),
         "privacy": {**judge.section(), **placement.section()},
         "photos": photos,
         "errors": [{"path": e.path, "stage": e.stage, "reason": e.reason} for e in errors],
-        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes] + people_notes,
+        "notes": [{"path": n.path, "stage": n.stage, "reason": n.reason} for n in notes] + people.notes,
         "settings": settings.to_dict(),
         "models": model_versions(),
         "timings": {
             "scan": scan_stats.get("seconds", {}) if isinstance(scan_stats, dict) else {},
-            "profile": {"people": round(t1 - t0, 3), "aggregate": round(t2 - t1, 3),
-                        "places": round(t3 - t2, 3), "total": round(t3 - t0, 3)},
+            "profile": {"people": round(t1 - t0, 3), "aggregate": round(t3 - t2, 3),
+                        "places": round(t2 - t1, 3), "total": round(t3 - t0, 3)},
         },
         "scan": scan_stats,
     }
+
+
+class _PhotoPass:
+    """The second pass: the gallery summary, interests, day events, privacy and placement counters, and
+    each file's photo row, whole when it is made (its place was resolved before the pass); a large
+    gallery's rows are kept as their JSON text (photo_rows.py)."""
+
+    def __init__(self, settings: Settings, taxonomy: Taxonomy, people: _PeopleStage, places: dict) -> None:
+        self.interests = InterestCounter(taxonomy)
+        ocr_enabled, ocr_note = _ocr_state(settings)
+        self.judge = PrivacyJudge(settings, people.close_people, people.person_of_face, ocr_enabled, ocr_note)
+        self.placement = PlacementCounter()
+        self.summary = _Summary()
+        self.day_events = DayEvents({c.id: c.label for c in taxonomy.categories})
+        self.person_of_face, self.selfie_rules, self.places = people.person_of_face, people.selfie_rules, places
+        self.photos: list[dict[str, Any]] | PhotoRows = []
+
+    def add(self, m: MediaFacts) -> None:
+        place = self.places.get(m.path)
+        self.summary.add(m, place is not None)
+        cats = self.interests.add(m)
+        self.day_events.add(m, cats)
+        privacy = self.judge.judge(m)
+        selfie = photo_selfie(m, self.selfie_rules.for_photo(m))
+        self.photos = appended(self.photos, {
+            "path": m.path, "kind": m.kind, "taken_at": m.exif.taken_at,
+            "categories": cats, "people": _persons_in(m, self.person_of_face), "privacy": privacy.to_dict(),
+            "place": None if place is None else place.to_dict(),
+            "analyzed": self.placement.add(m), "selfie": None if selfie is None else selfie.to_dict(),
+        })
+
+
+def _persons_in(m: MediaFacts, person_of_face: dict[tuple[str, int, int], int]) -> list[int]:
+    """The person ids of a file's faces, sorted, once each."""
+    found = {person_of_face.get((m.path, fi, ki)) for fi, f in enumerate(m.frames) for ki in range(len(f.faces))}
+    return sorted(p for p in found if p is not None)
 
 
 @dataclasses.dataclass
@@ -229,57 +241,28 @@ class _PeopleStage:
     close_people: set[int]
     person_of_face: dict
     notes: list[dict]
-    exif_rules: dict[str, str]
+    selfie_rules: SelfieRules
 
 
-def _people_stage(media: Callable[[], Iterable[MediaFacts]], settings: Settings, store: Any) -> _PeopleStage:
-    """The people step, then the owner step on the same files. Only what later stages need is kept: the
-    people report (every face of the gallery) is let go before the second pass, whose photo rows then
-    reuse its memory (about 150 MB at 100 000 photos)."""
-    from galprof.analysis.owner import owner_step
-    from galprof.analysis.people import analyze_people
+def _people_stage(media: Callable[[], Iterable[MediaFacts]], settings: Settings, store: Any,
+                  places: PlaceCounter) -> _PeopleStage:
+    """The people step, then the owner step, from one pass over the files that keeps no file: the faces
+    as columns (analysis/face_table.py), what the owner step reads (owner.OwnerFacts) and the GPS positions
+    (`places`). Only what later stages need is kept: the people report is let go before the second pass."""
+    from galprof.analysis.face_table import FaceTableBuilder
+    from galprof.analysis.owner import OwnerFacts, owner_step
+    from galprof.analysis.people import people_of_table
 
-    owner_items: list[MediaFacts] = []  # what the owner step reads: EXIF and the first frame's faces
-
-    def people_items() -> Iterator[MediaFacts]:
-        for m in people_view(media()):
-            first = m.frames[:1] if m.frames and m.frames[0].faces else []
-            owner_items.append(m if len(m.frames) == len(first) else dataclasses.replace(m, frames=first))
-            yield m
-
-    people = analyze_people(people_items(), settings, store)
-    owner = owner_step(owner_items, people, settings)
+    faces, owner_facts = FaceTableBuilder(), OwnerFacts()
+    for m in media():
+        faces.add(m)
+        owner_facts.add(m)
+        places.add(m)
+    people = people_of_table(faces.build(), settings, store)
+    del faces
+    owner = owner_step(owner_facts, people, settings)
     return _PeopleStage(_jsonable({**people.sections(), "owner": owner.to_dict()}), people.close_people,
-                        people.person_of_face, people.notes, owner.exif_rules)
-
-
-def people_view(media: Iterable[MediaFacts]) -> Iterator[MediaFacts]:
-    """Each file as the people stage reads it: faces (keypoints only on the face the selfie models
-    measured), frame sizes with their selfie cues, the capture date and the camera EXIF of the selfie
-    rules. The owner step keeps only EXIF and the first frame of each file,
-    so dropping the rest (classes, objects, text, embeddings) keeps ~40 KB per photo out of memory."""
-    for m in media:
-        exif = m.exif
-        slim = ExifFacts(taken_at=exif.taken_at, taken_at_source=_shared(exif.taken_at_source),
-                         make=_shared(exif.make), model=_shared(exif.model), lens_model=_shared(exif.lens_model),
-                         focal_length=exif.focal_length, focal_length_35mm=exif.focal_length_35mm)
-        frames = [FrameFacts(width=f.width, height=f.height, timestamp=f.timestamp, selfie=f.selfie, faces=[
-            Face(box=face.box, score=face.score, keypoints=_selfie_keypoints(f, i, face), embedding=face.embedding,
-                 age=face.age, female_probability=face.female_probability) for i, face in enumerate(f.faces)])
-            for f in m.frames]
-        yield MediaFacts(path=m.path, kind=_shared(m.kind), format=_shared(m.format), size=m.size,
-                         mtime=m.mtime, exif=slim, frames=frames, duration=m.duration, fps=m.fps)
-
-
-def _selfie_keypoints(frame: FrameFacts, index: int, face: Face):
-    """The keypoints of the face the selfie models measured (the owner's selfie score reads its pose
-    from them); no other face keeps them."""
-    return face.keypoints if frame.selfie is not None and frame.selfie.face == index else None
-
-
-def _shared(text: str | None) -> str | None:
-    """One copy of a string repeated over the gallery (device names, kinds) instead of one per photo."""
-    return sys.intern(text) if isinstance(text, str) else text
+                        people.person_of_face, people.notes, owner.rules)
 
 
 def build_profile(result: Any, settings: Settings, quiet: bool = True) -> dict[str, Any]:

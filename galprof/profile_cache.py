@@ -21,12 +21,14 @@ from typing import Any
 
 from galprof import __version__
 from galprof.config import Settings
+from galprof.photo_rows import PhotoRows
 
 STATE_PREFIX = "profile.document:"
 # The scan's own bookkeeping (the inline engine's in-flight marker, written only by scans that use that
 # engine) is no input of the profile: keying on it made the re-scan after a pool scan rebuild it.
 NOT_PROFILE_STATE = (STATE_PREFIX, "pipeline.")
 RUN_FIELDS = ("created_at", "timings", "scan")  # describe the run, not the gallery: always fresh
+PHOTO_PIECE = 2000  # photo rows per stored piece of the document (~1 MB of JSON)
 
 
 def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
     store, state_key = result.store, STATE_PREFIX + result.folder
     saved = store.get_state(state_key)
     if saved and saved.get("key") == profile_key(result, settings, SCHEMA_VERSION):
-        document = saved["document"]
+        document = _with_stored_photos(store, state_key, saved)
         fresh = build_run_fields(result)
         document.update(fresh)
         document["timings"]["profile"] = {"total": round(time.perf_counter() - started, 3)}
@@ -47,8 +49,41 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
         print(f"galprof: building the profile of {len(result.paths)} files (people, interests, privacy, "
               "places)", file=sys.stderr, flush=True)
     document = build_profile(result, settings, quiet)
-    cached = {k: v for k, v in document.items() if k not in RUN_FIELDS}
-    store.set_state(state_key, {"key": profile_key(result, settings, SCHEMA_VERSION), "document": cached})
+    stale = int(saved.get("photo_pieces", 0)) if saved else 0
+    _store_document(store, state_key, profile_key(result, settings, SCHEMA_VERSION), document, stale)
+    return document
+
+
+def _store_document(store: Any, state_key: str, key: str, document: dict[str, Any], stale: int = 0) -> None:
+    """Keep the document for the next unchanged scan: its `photos` rows in pieces of PHOTO_PIECE rows (state
+    keys STATE_KEY#photos:N; rows kept as text, photo_rows.PhotoRows, stored as their texts), so the JSON
+    text of a 100 000-photo document (~65 MB, and SQLite's copy of it while binding) is never made
+    whole; the rest in STATE_KEY, "photos" keeping its place as null. Pieces of the previous document past
+    the new ones (`stale` of them in all) are emptied, so no old rows linger in the cache."""
+    photos = document["photos"]
+    pieces = 0
+    for start in range(0, len(photos), PHOTO_PIECE):
+        piece = ({"texts": photos.texts()[start:start + PHOTO_PIECE]} if isinstance(photos, PhotoRows)
+                 else {"photos": photos[start:start + PHOTO_PIECE]})
+        store.set_state(f"{state_key}#photos:{pieces}", piece)
+        pieces += 1
+    for n in range(pieces, stale):
+        store.set_state(f"{state_key}#photos:{n}", {})
+    cached = {k: (None if k == "photos" else v) for k, v in document.items() if k not in RUN_FIELDS}
+    store.set_state(state_key, {"key": key, "document": cached, "photo_pieces": pieces})
+
+
+def _with_stored_photos(store: Any, state_key: str, saved: dict[str, Any]) -> dict[str, Any]:
+    """The stored document with its photo rows put back (a document stored whole, before pieces, as it is)."""
+    document = saved["document"]
+    if "photo_pieces" in saved:
+        rows: list = []
+        texts: list[str] = []
+        for n in range(int(saved["photo_pieces"])):
+            piece = store.get_state(f"{state_key}#photos:{n}") or {}
+            rows.extend(piece.get("photos", []))
+            texts.extend(piece.get("texts", []))
+        document["photos"] = PhotoRows.from_texts(texts) if texts else rows
     return document
 
 

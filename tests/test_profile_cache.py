@@ -89,3 +89,40 @@ def test_the_scans_own_state_is_not_part_of_the_key(tmp_path):
         store.conn.commit()
         store.set_state("pipeline.something_else", {"x": 1})
     assert _profile(gallery, cache)["scan"].get("profile_reused")
+
+
+def test_the_stored_document_keeps_its_photos_in_pieces(tmp_path, monkeypatch):
+    """The photo rows are stored a piece at a time (never the whole document's text) and come back in
+    order and in their place: the reused document's JSON text is the built one's, run fields aside."""
+    from galprof import profile_cache
+    from galprof.render.json import dumps
+    from galprof.store import Store
+
+    monkeypatch.setattr(profile_cache, "PHOTO_PIECE", 4)  # 6 photos: two pieces
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+    first = _profile(gallery, cache)
+    again = _profile(gallery, cache)
+    assert again["scan"]["profile_reused"] is True and len(again["photos"]) == 6
+    assert dumps(_gallery_part(again)) == dumps(_gallery_part(first))
+    with Store(cache, create=False) as store:
+        key = profile_cache.STATE_PREFIX + str(gallery)
+        saved = store.get_state(key)
+        pieces = [store.get_state(f"{key}#photos:{n}")["photos"] for n in range(saved["photo_pieces"])]
+    assert saved["photo_pieces"] == 2 and [len(p) for p in pieces] == [4, 2]
+    assert saved["document"]["photos"] is None and [r for p in pieces for r in p] == first["photos"]
+
+
+def test_pieces_of_a_previous_document_are_emptied(tmp_path, monkeypatch):
+    from galprof import profile_cache
+    from galprof.store import Store
+
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+    monkeypatch.setattr(profile_cache, "PHOTO_PIECE", 2)  # 6 photos: three pieces
+    _profile(gallery, cache)
+    monkeypatch.setattr(profile_cache, "PHOTO_PIECE", 4)  # two pieces, built again for other settings
+    rebuilt = _profile(gallery, cache, Settings(workers=1, private_face_width=0.2))
+    key = profile_cache.STATE_PREFIX + str(gallery)
+    with Store(cache, create=False) as store:
+        assert store.get_state(key)["photo_pieces"] == 2 and store.get_state(f"{key}#photos:2") == {}
+        kept = store.get_state(f"{key}#photos:0")["photos"] + store.get_state(f"{key}#photos:1")["photos"]
+    assert kept == rebuilt["photos"] and "profile_reused" not in rebuilt["scan"]

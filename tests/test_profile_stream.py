@@ -1,5 +1,5 @@
 """The profile step's memory savers change nothing in the document: the store's reader without photo
-embeddings, the people stage's slim view of each file, the neighbour graph ranked a few rows at a time, the
+embeddings, the people stage's one pass that keeps no file, the neighbour graph ranked a few rows at a time, the
 JSON written in pieces."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from galprof.analysis.owner import owner_step
 from galprof.analysis.people import analyze_people
 from galprof.config import Settings
 from galprof.facts import Box, ClassScore, ExifFacts, Face, FrameFacts, MediaFacts, ObjectDetection
-from galprof.profile import people_view, profile_from_media, profile_from_store
+from galprof.profile import profile_from_media, profile_from_store
 from galprof.render.json import dumps, iter_dumps, write_json
 from galprof.store import Store
 
@@ -70,16 +70,16 @@ def test_the_store_reads_rows_without_photo_embeddings(tmp_path):
             assert np.array_equal(fa.embedding, fb.embedding) and fa.box == fb.box
 
 
-def test_the_people_stage_finds_the_same_people_in_the_slim_view():
+def test_the_people_stage_finds_the_same_people_in_one_pass_that_keeps_no_file():
+    """The profile's people and owner steps (faces as columns, the owner's facts gathered in the same pass)
+    give what the steps give on the whole files."""
     items = gallery()
-    view = list(people_view(items))
-    assert all(not f.classes and not f.objects and f.embedding is None for m in view for f in m.frames)
-    assert all(face.keypoints is None for m in view for f in m.frames for face in f.faces)
-    full, slim = analyze_people(items, Settings()), analyze_people(view, Settings())
-    full_owner, slim_owner = owner_step(items, full, Settings()), owner_step(view, slim, Settings())
+    full = analyze_people(items, Settings())
+    full_owner = owner_step(items, full, Settings())
+    doc = profile_from_media(lambda: iter(items), Settings(ocr=False), root="/g")
     assert len(full.people) >= 3 and full_owner.status == "found"  # the comparison covers people and owner
-    assert slim.sections() == full.sections() and slim_owner.to_dict() == full_owner.to_dict()
-    assert slim.person_of_face == full.person_of_face and slim.close_people == full.close_people
+    sections = json.loads(json.dumps({**full.sections(), "owner": full_owner.to_dict()}))
+    assert {k: doc[k] for k in ("people", "demography", "owner")} == sections
 
 
 def test_the_profile_of_a_store_equals_the_profile_of_the_full_facts(tmp_path):

@@ -181,12 +181,14 @@ def test_owner_uses_the_selfie_flag_only_without_lens_or_focal_exif():
     assert with_focal.selfies == [] and with_focal.status == "not_enough_selfies"
 
 
-def test_the_people_stages_slim_view_keeps_what_the_selfie_score_reads():
-    from galprof.profile import people_view
+def test_the_owner_facts_keep_what_the_selfie_score_reads():
+    """The profile gathers the owner's facts in its people pass instead of keeping the files: the image-only
+    selfies it finds are the ones the selfie score finds on the whole files."""
+    from galprof.analysis.owner import OwnerFacts
 
     items = _owner_items(facts.ExifFacts())
     items[0].frames[0].faces.append(_face(FAR_BOX))
-    view = list(people_view(items))
-    assert view[0].frames[0].faces[1].keypoints is None  # only the measured face keeps its keypoints
-    for full, slim in zip(items, view, strict=True):
-        assert score_selfie(slim.frames[0], slim.exif) == score_selfie(full.frames[0], full.exif)
+    items[1].frames[0].selfie = None  # no iris distance: not an image-only selfie
+    expected = [m.path for m in items if score_selfie(m.frames[0], m.exif).is_selfie and m.frames[0].selfie]
+    selfies = OwnerFacts.of(items).selfies({})
+    assert [s.path for s in selfies] == expected and len(expected) == 2 and {s.rule for s in selfies} == {"image"}

@@ -41,28 +41,57 @@ def _device(exif: facts.ExifFacts) -> tuple[str, str] | None:
     return ((exif.make or "").strip().lower(), (exif.model or "").strip().lower())
 
 
+class SelfieRules:
+    """The EXIF selfie rules of a gallery (module docstring): `add` every photo, then `rule` names the
+    rule a photo meets ("lens", "focal" or None). A photo's EXIF is reduced to its `key` (lens side,
+    camera, focal length), one shared tuple per distinct key, so nothing per photo needs keeping."""
+
+    def __init__(self) -> None:
+        self.focals: dict[tuple[str, str], set[float]] = defaultdict(set)
+        self.keys: dict[tuple, tuple] = {}
+
+    def key(self, exif: facts.ExifFacts | None) -> tuple:
+        if exif is None:
+            return ("", None, None)
+        lens = exif.lens_model or ""
+        side = "front" if FRONT_LENS.search(lens) else "back" if BACK_LENS.search(lens) else ""
+        focal = round(float(exif.focal_length), 2) if exif.focal_length else None
+        key = (side, _device(exif), focal)
+        return self.keys.setdefault(key, key)
+
+    def add(self, m: facts.MediaFacts) -> tuple:
+        """Count a file's camera and focal length; returns its key."""
+        key = self.key(m.exif)
+        if m.kind == "photo" and m.exif is not None and key[1] and key[2] is not None:
+            self.focals[key[1]].add(key[2])
+        return key
+
+    def rule_of(self, key: tuple) -> str | None:
+        side, device, focal = key
+        if side:
+            return "lens" if side == "front" else None
+        if device is None or focal is None or len(self.focals[device]) < 2:
+            return None
+        return "focal" if focal == min(self.focals[device]) else None
+
+    def rule(self, m: facts.MediaFacts) -> str | None:
+        if m.kind != "photo" or m.exif is None:
+            return None
+        return self.rule_of(self.key(m.exif))
+
+    def for_photo(self, m: facts.MediaFacts) -> dict[str, str]:
+        """{path: rule} of one file (what selfie.photo_selfie reads), empty without a rule."""
+        rule = self.rule(m)
+        return {m.path: rule} if rule else {}
+
+
 def selfie_rules(items: Iterable[facts.MediaFacts]) -> dict[str, str]:
     """Photos that EXIF marks as selfie candidates: path -> "lens" or "focal"."""
     photos = [m for m in items if m.kind == "photo" and m.exif is not None]
-    focals: dict[tuple[str, str], set[float]] = defaultdict(set)
+    rules = SelfieRules()
     for m in photos:
-        device = _device(m.exif)
-        if device and m.exif.focal_length:
-            focals[device].add(round(float(m.exif.focal_length), 2))
-    rules: dict[str, str] = {}
-    for m in photos:
-        lens = m.exif.lens_model or ""
-        if FRONT_LENS.search(lens):
-            rules[m.path] = "lens"
-            continue
-        if BACK_LENS.search(lens):
-            continue
-        device = _device(m.exif)
-        if device is None or not m.exif.focal_length or len(focals[device]) < 2:
-            continue
-        if round(float(m.exif.focal_length), 2) == min(focals[device]):
-            rules[m.path] = "focal"
-    return rules
+        rules.add(m)
+    return {m.path: rule for m in photos if (rule := rules.rule(m))}
 
 
 def selfie_geometry(frame: facts.FrameFacts) -> tuple[int | None, bool]:
@@ -90,6 +119,40 @@ def _image_rule(m: facts.MediaFacts) -> str | None:
     return "image" if verdict.is_selfie and verdict.evidence.distance_m is not None else None
 
 
+class OwnerFacts:
+    """What the owner step reads of a gallery, gathered file by file (`add`) in the people stage's pass
+    instead of keeping the files: the selfie rules' counts, and for each photo whose first frame has faces
+    its subject (largest face), whether the geometry fits a selfie, its image-only rule and its EXIF key."""
+
+    def __init__(self) -> None:
+        self.rules = SelfieRules()
+        self.candidates: list[tuple[str, tuple, int, bool, bool]] = []
+
+    @classmethod
+    def of(cls, items: Iterable[facts.MediaFacts]) -> OwnerFacts:
+        gathered = cls()
+        for m in items:
+            gathered.add(m)
+        return gathered
+
+    def add(self, m: facts.MediaFacts) -> None:
+        key = self.rules.add(m)
+        if m.kind != "photo" or not m.frames:
+            return
+        subject, confirmed = selfie_geometry(m.frames[0])
+        if subject is not None:
+            self.candidates.append((m.path, key, subject, confirmed, _image_rule(m) is not None))
+
+    def selfies(self, person_of_face: dict[tuple[str, int, int], int]) -> list[Selfie]:
+        """The gallery's selfies, in reading order (call after every file was added)."""
+        out = []
+        for path, key, subject, confirmed, image in self.candidates:
+            rule = self.rules.rule_of(key) or ("image" if image else None)
+            if rule is not None:
+                out.append(Selfie(path, rule, confirmed, person_of_face.get((path, 0, subject))))
+        return out
+
+
 @dataclass
 class Selfie:
     path: str
@@ -112,7 +175,7 @@ class OwnerResult:
     selfies: list[Selfie] = field(default_factory=list)
     scores: dict[int, float] = field(default_factory=dict)  # person id -> selfie weight
     relatives: list[dict[str, Any]] = field(default_factory=list)  # see galprof/analysis/relatives.py
-    exif_rules: dict[str, str] = field(default_factory=dict, repr=False)  # selfie_rules of the gallery
+    rules: SelfieRules = field(default_factory=SelfieRules, repr=False)  # the gallery's EXIF selfie rules
 
     def to_dict(self) -> dict[str, Any]:
         owned = [s for s in self.selfies if self.person_id is not None and s.person_id == self.person_id]
@@ -140,22 +203,16 @@ class OwnerResult:
 
 
 def find_owner(
-    items: list[facts.MediaFacts],
+    items: Iterable[facts.MediaFacts] | OwnerFacts,
     people: list[Person],
     person_of_face: dict[tuple[str, int, int], int],
     min_photos: int = 3,
 ) -> OwnerResult:
-    """The owner from selfies (see the module docstring), with relatives guessed around them."""
-    rules = selfie_rules(items)
-    selfies: list[Selfie] = []
-    for m in items:
-        rule = rules.get(m.path) or _image_rule(m)
-        if rule is None or not m.frames:
-            continue
-        subject, confirmed = selfie_geometry(m.frames[0])
-        if subject is None:
-            continue
-        selfies.append(Selfie(m.path, rule, confirmed, person_of_face.get((m.path, 0, subject))))
+    """The owner from selfies (see the module docstring), with relatives guessed around them. `items`:
+    the gallery's files, or what OwnerFacts gathered of them."""
+    gathered = items if isinstance(items, OwnerFacts) else OwnerFacts.of(items)
+    rules = gathered.rules
+    selfies = gathered.selfies(person_of_face)
     scores: dict[int, float] = defaultdict(float)
     for s in selfies:
         if s.person_id is not None:
@@ -165,11 +222,11 @@ def find_owner(
     if not ranking:
         detail = "no selfie in the gallery" if not selfies else "no selfie face belongs to a person"
         return OwnerResult("not_enough_selfies", f"{NOT_ENOUGH} ({detail})", selfies=selfies, scores=scores,
-                           exif_rules=rules)
+                           rules=rules)
     if len(ranking) > 1 and ranking[0][1] == ranking[1][1]:
         tied = sorted(pid for pid, w in ranking if w == ranking[0][1])
         message = f"{NOT_ENOUGH} (people {', '.join(map(str, tied))} have the same selfie count)"
-        return OwnerResult("tie", message, selfies=selfies, scores=scores, exif_rules=rules)
+        return OwnerResult("tie", message, selfies=selfies, scores=scores, rules=rules)
     owner_id, weight = ranking[0]
     owner = next(p for p in people if p.id == owner_id)
     demo = owner.demography
@@ -186,11 +243,12 @@ def find_owner(
         selfies=selfies,
         scores=scores,
         relatives=guess_relatives(owner, people, min_photos),
-        exif_rules=rules,
+        rules=rules,
     )
 
 
-def owner_step(items: list[facts.MediaFacts], report: PeopleReport, settings: Settings) -> OwnerResult:
+def owner_step(items: Iterable[facts.MediaFacts] | OwnerFacts, report: PeopleReport,
+               settings: Settings) -> OwnerResult:
     """The profile's owner step, after the people step: the owner among `report`'s people, from the
     selfies of the same `items` the people step read."""
     return find_owner(items, report.people, report.person_of_face, settings.people_min_photos)

@@ -6,6 +6,7 @@ items and the report (`galprof.analysis.owner.owner_step`, called by the profile
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,14 +19,9 @@ from galprof import facts
 from galprof.analysis import people_update as update
 from galprof.analysis.corrections import STATE_KEY as CORRECTIONS_KEY
 from galprof.analysis.corrections import Corrections, apply_corrections
-from galprof.analysis.demography import (
-    FaceSample,
-    PersonDemography,
-    demography_histogram,
-    fuse_person,
-    media_datetime,
-)
+from galprof.analysis.demography import FaceSample, PersonDemography, demography_histogram, fuse_person
 from galprof.analysis.face_clusters import ClusterParams, cluster_faces, l2_normalise
+from galprof.analysis.face_table import FaceTable
 from galprof.analysis.unit_distances import chord_distances, members_of
 from galprof.config import Settings
 
@@ -108,7 +104,8 @@ def _matched_pairs(new: np.ndarray, old: np.ndarray) -> list[tuple[int, int]]:
 
 @dataclass
 class FaceRecord:
-    """One face of the gallery with where it came from."""
+    """One face of a file with where it came from (`galprof faces` lines; the people stage keeps its
+    faces as columns, face_table.FaceTable)."""
 
     path: str
     frame: int
@@ -125,39 +122,65 @@ class FaceRecord:
 
 
 @dataclass
+class MemberFaces:
+    """A person's faces as the people report reads them: the file of each (a shared string), whether it
+    is a video, and its capture time (None = undated), in face order."""
+
+    paths: list[str]
+    video: list[bool]
+    taken: list[datetime | None]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+@dataclass
+class FaceSpot:
+    """Where one face is: its file, frame and box."""
+
+    path: str
+    frame: int
+    box: facts.Box
+
+
+@dataclass
 class Person:
     id: int
-    faces: list[FaceRecord]
+    faces: MemberFaces
     centroid: np.ndarray
     demography: PersonDemography
-    representative: FaceRecord
+    representative: FaceSpot | None
     name: str | None = None  # given by the user (galprof people name)
     merged_ids: list[int] = field(default_factory=list)  # ids the user merged into this one
 
     @property
     def paths(self) -> list[str]:
-        return sorted({f.path for f in self.faces})
+        return sorted(set(self.faces.paths))
 
     @property
     def photos(self) -> list[str]:
-        return sorted({f.path for f in self.faces if f.kind != "video"})
+        return sorted({p for p, v in zip(self.faces.paths, self.faces.video, strict=True) if not v})
 
     @property
     def videos(self) -> list[str]:
-        return sorted({f.path for f in self.faces if f.kind == "video"})
+        return sorted({p for p, v in zip(self.faces.paths, self.faces.video, strict=True) if v})
 
     @property
     def days(self) -> set[date]:
         """Days of the person's dated photos and videos (capture dates only: copied files share the
         copy day as mtime, which would make anyone look seen on many days or all on one)."""
-        return {f.taken.date() for f in self.faces if f.taken is not None}
+        return {t.date() for t in self.faces.taken if t is not None}
 
     @property
     def dated_paths(self) -> list[str]:
-        return sorted({f.path for f in self.faces if f.taken is not None})
+        return sorted({p for p, t in zip(self.faces.paths, self.faces.taken, strict=True) if t is not None})
+
+    def day_of_path(self) -> dict[str, date]:
+        """The capture day of each dated file of the person."""
+        return {p: t.date() for p, t in zip(self.faces.paths, self.faces.taken, strict=True) if t is not None}
 
     def to_dict(self) -> dict[str, Any]:
-        dates = sorted(f.taken for f in self.faces if f.taken is not None)
+        dates = sorted(t for t in self.faces.taken if t is not None)
         rep = self.representative
         return {
             "id": self.id,
@@ -169,7 +192,7 @@ class Person:
             "last_seen": dates[-1].date().isoformat() if dates else None,
             "days_seen": len(self.days),
             **self.demography.to_dict(),
-            "representative_face": {"path": rep.path, "frame": rep.frame, "box": rep.face.box.as_list()},
+            "representative_face": {"path": rep.path, "frame": rep.frame, "box": rep.box.as_list()},
             "photo_list": self.paths,
             "name": self.name,
             "merged_ids": self.merged_ids,
@@ -196,18 +219,6 @@ class PeopleReport:
         }
 
 
-def _collect_faces(media: Iterable[facts.MediaFacts]) -> list[FaceRecord]:
-    records: list[FaceRecord] = []
-    for m in media:
-        taken = media_datetime(m)
-        for fi, frame in enumerate(m.frames):
-            for ki, face in enumerate(frame.faces):
-                if face.embedding is None:
-                    continue
-                records.append(FaceRecord(m.path, fi, ki, m.kind, face, frame.width, frame.height, taken))
-    return records
-
-
 def is_trusted(face: facts.Face, settings: Settings) -> bool:
     """A face good enough to help form clusters: large enough and confidently detected."""
     return min(face.box.width, face.box.height) >= settings.face_min_size and (
@@ -222,43 +233,27 @@ def analyze_people(
     today: date | None = None,
 ) -> PeopleReport:
     """Cluster the gallery's faces into people, fuse each person's demography, and keep person ids stable through `store` (`get_state`/`set_state`; None = no memory)."""
+    return people_of_table(FaceTable.from_media(media), settings, store, today)
+
+
+def people_of_table(table: FaceTable, settings: Settings | None = None, store: Any = None,
+                    today: date | None = None) -> PeopleReport:
+    """analyze_people on faces already gathered as columns (the profile gathers them in its first pass)."""
     settings = settings or Settings()
     today = today or date.today()
-    records = _collect_faces(media)
-    embeddings = np.stack([r.face.embedding for r in records]) if records else np.zeros((0, 128))
-    for record, row in zip(records, embeddings, strict=True):
-        # the same values as a view of the one matrix: one array per face is 100 MB at 100 000 faces
-        record.face.embedding = row
     corrections = Corrections.from_state(store.get_state(CORRECTIONS_KEY) if store is not None else None)
-    raw_ids = _person_ids(records, embeddings, settings, store, corrections)
-    x = l2_normalise(embeddings)
-    applied = apply_corrections(raw_ids, [r.path for r in records], corrections)
+    raw_ids = _person_ids(table, settings, store, corrections)
+    face_paths = [table.paths[f] for f in table.file.tolist()]  # shared strings: 8 bytes a face
+    applied = apply_corrections(raw_ids, face_paths, corrections)
     members: dict[int, list[int]] = defaultdict(list)
     for i, pid in enumerate(applied.person_ids):
         if pid is not None:
             members[pid].append(i)
-    people: list[Person] = []
-    for pid, group in members.items():
-        faces = [records[i] for i in group]
-        samples = [
-            FaceSample(r.face.age, r.face.female_probability, face_quality(r), r.taken) for r in faces
-        ]
-        centroid = l2_normalise(x[group].mean(axis=0, keepdims=True))[0]
-        distances = np.linalg.norm(x[group] - centroid, axis=1)
-        people.append(
-            Person(
-                id=pid,
-                faces=faces,
-                centroid=centroid,
-                demography=fuse_person(samples, today),
-                representative=_representative(faces, distances),
-                name=applied.names.get(pid),
-                merged_ids=applied.merged.get(pid, []),
-            )
-        )
+    people = [_person(table, pid, group, face_paths, today, applied.names.get(pid), applied.merged.get(pid, []))
+              for pid, group in members.items()]
     people.sort(key=lambda p: (-len(p.paths), p.id))
-    person_of_face = {records[i].key: pid for i, pid in enumerate(applied.person_ids) if pid is not None}
-    # days count capture dates only (FaceRecord.taken): a person without dated photos is not close
+    person_of_face = {table.key(i): pid for i, pid in enumerate(applied.person_ids) if pid is not None}
+    # days count capture dates only (FaceTable.taken_us): a person without dated photos is not close
     close = {
         p.id
         for p in people
@@ -276,39 +271,53 @@ def analyze_people(
     )
 
 
-def _seconds(taken: datetime | None) -> float | None:
-    """A naive local capture time as seconds on its own clock, so whole days are its calendar days."""
-    return None if taken is None else (taken - datetime(1970, 1, 1)).total_seconds()
+def _person(table: FaceTable, pid: int, group: list[int], face_paths: list[str], today: date, name: str | None,
+            merged: list[int]) -> Person:
+    """One person of the report from the rows of its faces."""
+    rows = np.asarray(group, dtype=np.int64)
+    taken = table.taken(rows)
+    quality = table.quality(rows)
+    samples = [FaceSample(_known(a), _known(f), q, t)
+               for a, f, q, t in zip(table.age[rows].tolist(), table.female[rows].tolist(), quality.tolist(), taken,
+                                     strict=True)]
+    x = l2_normalise(table.embeddings[rows])
+    centroid = l2_normalise(x.mean(axis=0, keepdims=True))[0]
+    distances = np.linalg.norm(x - centroid, axis=1)
+    best = int(rows[_representative(quality, distances)])
+    spot = FaceSpot(table.path(best), int(table.frame[best]), facts.Box(*table.box[best].tolist()))
+    faces = MemberFaces([face_paths[i] for i in group], table.video[rows].tolist(), taken)
+    return Person(id=pid, faces=faces, centroid=centroid, demography=fuse_person(samples, today),
+                  representative=spot, name=name, merged_ids=merged)
 
 
-def _person_ids(records: list[FaceRecord], embeddings: np.ndarray, settings: Settings, store: Any,
-                corrections: Corrections) -> list[int | None]:
+def _known(value: float) -> float | None:
+    """A FaceTable estimate as FaceSample takes it: NaN (no estimate) is None."""
+    return None if math.isnan(value) else value
+
+
+def _person_ids(table: FaceTable, settings: Settings, store: Any, corrections: Corrections) -> list[int | None]:
     """Each face's stable person id before the corrections: the remembered people with the new faces
     attached (`people_update`), or a full clustering matched to the earlier ids by centroid."""
     params = ClusterParams.from_settings(settings)
     key = update.settings_key(params, settings.face_min_size, settings.face_cluster_score)
-    refs = [update.FaceRef(r.path, r.frame, r.index) for r in records]
+    embeddings = table.embeddings
+    refs = update.FaceRefs([table.paths[f] for f in table.file.tolist()], table.frame.tolist(), table.index.tolist())
     memory = store.get_state(update.STATE_KEY) if store is not None else None
     plan = update.plan_update(refs, embeddings, memory, key, params.attach_distance, corrections)
     state = store.get_state(STATE_KEY) if store is not None else None
     if plan is not None:
         ids, pending, digests = plan.person_ids, plan.pending, plan.digests
-        new_state = update.refresh_people_state(state, ids, l2_normalise(embeddings), STATE_VERSION)
+        new_state = update.refresh_people_state(state, ids, embeddings, STATE_VERSION)
     else:
-        labels = cluster_faces(
-            embeddings,
-            frame_ids=[(r.path, r.frame) for r in records],
-            trusted=[is_trusted(r.face, settings) for r in records],
-            clip_ids=[r.path if r.kind == "video" else None for r in records],
-            params=params,
-            ages=[r.face.age for r in records],
-            taken=[_seconds(r.taken) for r in records],
-        )
+        trusted = (table.min_side() >= settings.face_min_size) & (table.score >= settings.face_cluster_score)
+        labels = cluster_faces(embeddings, frame_ids=table.frame_codes(), trusted=trusted,
+                               clip_ids=table.clip_codes(), params=params, ages=table.age,
+                               taken=table.taken_seconds())
         n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
-        x = l2_normalise(embeddings)
         groups = members_of(labels, range(n_clusters))
-        centroids = (
-            l2_normalise(np.stack([x[g].mean(axis=0) for g in groups])) if groups else np.zeros((0, 128))
+        centroids = (  # one group at a time: a float64 copy of every embedding is 100 MB at 100 000 faces
+            l2_normalise(np.stack([l2_normalise(embeddings[g]).mean(axis=0) for g in groups]))
+            if groups else np.zeros((0, 128))
         )
         cluster_ids, new_state = assign_stable_ids(centroids, [len(g) for g in groups], state)
         ids = [cluster_ids[c] if c >= 0 else None for c in labels.tolist()]
@@ -326,10 +335,9 @@ def face_quality(record: FaceRecord) -> float:
     return float(max(record.face.score, 0.0) * min(1.0, max(0.1, size / 80.0)))
 
 
-def _representative(faces: list[FaceRecord], distances: np.ndarray) -> FaceRecord:
+def _representative(quality: np.ndarray, distances: np.ndarray) -> int:
     """The face that best shows the person: among the better half by quality, the nearest to the
-    centroid."""
-    quality = np.array([face_quality(f) for f in faces])
+    centroid (an index into the person's faces)."""
     good = quality >= 0.5 * quality.max()
     order = np.lexsort((-quality, np.where(good, distances, np.inf)))
-    return faces[int(order[0])]
+    return int(order[0])

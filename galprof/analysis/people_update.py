@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from galprof.analysis.corrections import Corrections
-from galprof.analysis.face_clusters import ClusterParams
+from galprof.analysis.face_clusters import ClusterParams, l2_normalise
 from galprof.analysis.unit_distances import chord_distances
 
 STATE_KEY = "people.faces"
@@ -41,12 +41,15 @@ BLOCK_CELLS = 1 << 21  # new faces x placed faces of one distance product (float
 
 
 @dataclass
-class FaceRef:
-    """Where a face is: its file, frame and index in the frame."""
+class FaceRefs:
+    """Where each face is: its file, frame and index in the frame (parallel sequences, one item per face)."""
 
-    path: str
-    frame: int
-    index: int
+    paths: Sequence[str]
+    frames: Sequence[int]
+    indexes: Sequence[int]
+
+    def __len__(self) -> int:
+        return len(self.paths)
 
 
 @dataclass
@@ -67,22 +70,22 @@ def settings_key(params: ClusterParams, face_min_size: float, face_cluster_score
                                           "face_cluster_score": face_cluster_score}).items()))
 
 
-def file_digests(refs: Sequence[FaceRef], embeddings: np.ndarray) -> dict[str, str]:
+def file_digests(refs: FaceRefs, embeddings: np.ndarray) -> dict[str, str]:
     """A short digest of each file's face embeddings, in face order."""
     by_path: dict[str, list[int]] = defaultdict(list)
-    for i, ref in enumerate(refs):
-        by_path[ref.path].append(i)
+    for i, path in enumerate(refs.paths):
+        by_path[path].append(i)
     out = {}
     for path, rows in by_path.items():
         digest = hashlib.blake2b(digest_size=8)
         for i in rows:
-            digest.update(f"{refs[i].frame}:{refs[i].index}:".encode())
+            digest.update(f"{refs.frames[i]}:{refs.indexes[i]}:".encode())
             digest.update(np.ascontiguousarray(embeddings[i], dtype=np.float32).tobytes())
         out[path] = digest.hexdigest()
     return out
 
 
-def plan_update(refs: Sequence[FaceRef], embeddings: np.ndarray, memory: dict | None, key: str,
+def plan_update(refs: FaceRefs, embeddings: np.ndarray, memory: dict | None, key: str,
                 attach_distance: float, corrections: Corrections) -> Update | None:
     """The person of each face by attaching the new faces to the remembered people, or None when a
     full re-clustering is due (see the module's rule)."""
@@ -96,17 +99,17 @@ def plan_update(refs: Sequence[FaceRef], embeddings: np.ndarray, memory: dict | 
     known = np.zeros(len(refs), dtype=bool)
     remembered = {path: {(f, k): p for f, k, p in zip(entry[1::3], entry[2::3], entry[3::3], strict=True)}
                   for path, entry in files.items() if digests.get(path) == entry[0]}
-    for i, ref in enumerate(refs):
-        faces = remembered.get(ref.path)
-        if faces is not None and (ref.frame, ref.index) in faces:
+    for i, (path, frame, index) in enumerate(zip(refs.paths, refs.frames, refs.indexes, strict=True)):
+        faces = remembered.get(path)
+        if faces is not None and (frame, index) in faces:
             known[i] = True
-            pid = faces[(ref.frame, ref.index)]
+            pid = faces[(frame, index)]
             ids[i] = None if pid < 0 else int(pid)
     new = np.flatnonzero(~known)
     attached = 0
     if len(new):
         x = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        attached = _attach_new(refs, x.astype(np.float32), ids, new, attach_distance, _refused(corrections, ids))
+        attached = _attach_new(refs, np.asarray(x, dtype=np.float32), ids, new, attach_distance, _refused(corrections, ids))
     pending = int(memory.get("pending", 0)) + len(new) - attached
     if pending >= max(RECLUSTER_MIN_FACES, RECLUSTER_FRACTION * len(refs)):
         return None
@@ -136,7 +139,7 @@ def _refused(corrections: Corrections, ids: Sequence[int | None]) -> dict[str, s
     return refused
 
 
-def _attach_new(refs: Sequence[FaceRef], x: np.ndarray, ids: list[int | None], new: np.ndarray,
+def _attach_new(refs: FaceRefs, x: np.ndarray, ids: list[int | None], new: np.ndarray,
                 limit: float, refused: dict[str, set[int]]) -> int:
     """Give new faces the person of their nearest placed face under `limit`, closest pairs first;
     returns how many got one. Placed faces are the known faces that have a person."""
@@ -155,33 +158,35 @@ def _attach_new(refs: Sequence[FaceRef], x: np.ndarray, ids: list[int | None], n
         d = chord_distances(np.take_along_axis(dots, nearest, axis=1))
         for r, c in zip(*np.nonzero(d < limit), strict=True):
             pairs.append((float(d[r, c]), int(rows[r]), int(placed[nearest[r, c]])))
-    occupied = {(refs[i].path, refs[i].frame, p) for i, p in enumerate(ids) if p is not None}
+    paths, frames = refs.paths, refs.frames
+    occupied = {(paths[i], frames[i], p) for i, p in enumerate(ids) if p is not None}
     attached = 0
     for _, i, j in sorted(pairs):
         pid = ids[j]
-        if ids[i] is not None or pid is None or pid in refused.get(refs[i].path, ()):
+        if ids[i] is not None or pid is None or pid in refused.get(paths[i], ()):
             continue
-        if (refs[i].path, refs[i].frame, pid) in occupied:
+        if (paths[i], frames[i], pid) in occupied:
             continue
         ids[i] = pid
-        occupied.add((refs[i].path, refs[i].frame, pid))
+        occupied.add((paths[i], frames[i], pid))
         attached += 1
     return attached
 
 
-def memory_state(refs: Sequence[FaceRef], digests: dict[str, str], ids: Sequence[int | None], key: str,
+def memory_state(refs: FaceRefs, digests: dict[str, str], ids: Sequence[int | None], key: str,
                  pending: int) -> dict:
     """The state to keep: per file the digest of its faces and [frame, index, person or -1] per face."""
     files: dict[str, list] = {}
-    for ref, pid in zip(refs, ids, strict=True):
-        entry = files.setdefault(ref.path, [digests[ref.path]])
-        entry.extend((ref.frame, ref.index, -1 if pid is None else int(pid)))
+    for path, frame, index, pid in zip(refs.paths, refs.frames, refs.indexes, ids, strict=True):
+        entry = files.setdefault(path, [digests[path]])
+        entry.extend((frame, index, -1 if pid is None else int(pid)))
     return {"version": STATE_VERSION, "settings": key, "pending": int(pending), "files": files}
 
 
-def refresh_people_state(state: dict | None, ids: Sequence[int | None], x: np.ndarray, version: int) -> dict:
-    """The stable-id state (people.STATE_KEY) after an update: each present person's centroid and face
-    count measured again, the persons of earlier scans that are not present kept as they were."""
+def refresh_people_state(state: dict | None, ids: Sequence[int | None], embeddings: np.ndarray, version: int) -> dict:
+    """The stable-id state (people.STATE_KEY) after an update: each present person's centroid (of the
+    L2-normalised embeddings, float64, one person at a time) and face count measured again, the persons of
+    earlier scans that are not present kept as they were."""
     groups: dict[int, list[int]] = defaultdict(list)
     for i, pid in enumerate(ids):
         if pid is not None:
@@ -190,7 +195,7 @@ def refresh_people_state(state: dict | None, ids: Sequence[int | None], x: np.nd
     next_id = int(state.get("next_id", 1)) if state and state.get("version") == version else 1
     people = []
     for pid in sorted(groups):
-        centroid = x[groups[pid]].mean(axis=0)
+        centroid = l2_normalise(embeddings[groups[pid]]).mean(axis=0)
         centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
         people.append({"id": pid, "centroid": [round(float(v), 5) for v in centroid], "faces": len(groups[pid])})
     people += [p for p in previous if int(p["id"]) not in groups]

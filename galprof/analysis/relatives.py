@@ -41,7 +41,7 @@ def _age_range(person: Person) -> list[float] | None:
 def _evidence(owner: Person, other: Person) -> dict[str, Any]:
     owner_days = owner.days
     owner_paths = set(owner.paths)
-    day_of = {f.path: f.taken.date() for f in other.faces if f.taken is not None}
+    day_of = other.day_of_path()
     with_owner = [p for p in other.paths if p in owner_paths or day_of.get(p) in owner_days]
     a, b = owner.demography.age, other.demography.age
     return {

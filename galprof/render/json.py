@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from galprof.photo_rows import PhotoRows, compact, plain
 from galprof.render.output import write_output, write_stdout
 
 LINE_PER_ITEM = 50  # a list of more objects than this is written one compact object per line
@@ -33,20 +34,30 @@ def iter_dumps(doc: Any, indent: int | None = 2) -> Iterator[str]:
     pad = " " * indent
     for n, (key, value) in enumerate(doc.items()):
         head = ("{\n" if n == 0 else ",\n") + f"{pad}{json.dumps(key, ensure_ascii=False)}: "
-        if isinstance(value, list) and len(value) > LINE_PER_ITEM and all(isinstance(v, dict) for v in value):
+        if _one_per_line(value):
             yield head + "["
             for start in range(0, len(value), LINES_PER_CHUNK):
-                chunk = value[start:start + LINES_PER_CHUNK]
-                yield ("\n" if start == 0 else ",\n") + ",\n".join(pad * 2 + _compact(v) for v in chunk)
+                lines = _texts(value, start, start + LINES_PER_CHUNK)
+                yield ("\n" if start == 0 else ",\n") + ",\n".join(pad * 2 + line for line in lines)
             yield f"\n{pad}]"
         else:
-            text = json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False)
+            text = json.dumps(plain(value) if isinstance(value, PhotoRows) else value, indent=indent,
+                              ensure_ascii=False, allow_nan=False)
             yield head + text.replace("\n", "\n" + pad)
     yield "\n}\n"
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+def _one_per_line(value: Any) -> bool:
+    if isinstance(value, PhotoRows):
+        return len(value) > LINE_PER_ITEM
+    return isinstance(value, list) and len(value) > LINE_PER_ITEM and all(isinstance(v, dict) for v in value)
+
+
+def _texts(rows: list | PhotoRows, start: int, stop: int) -> list[str]:
+    """The compact text of rows[start:stop]: PhotoRows keep it, other rows are encoded here."""
+    if isinstance(rows, PhotoRows):
+        return rows.texts()[start:stop]
+    return [compact(v) for v in rows[start:stop]]
 
 
 def write_json(doc: Any, output: str | os.PathLike | None = None, stream: TextIO | None = None,
