@@ -102,7 +102,9 @@ def test_the_neighbour_graph_is_the_same_when_ranked_a_few_rows_at_a_time(monkey
     whole = density.neighbour_graph(x, 5)
     monkeypatch.setattr(neighbours, "BLOCK_BYTES", 4 * 700 * 3)  # products of 3 rows instead of all 700
     ranked = density.neighbour_graph(x, 5)
-    assert whole.nnz == ranked.nnz >= 700 * 5 and (whole != ranked).nnz == 0
+    # the same edges; products of another shape may round the last bit of a distance otherwise
+    assert whole.nnz == ranked.nnz >= 700 * 5 and ((whole != 0) != (ranked != 0)).nnz == 0
+    assert abs(whole - ranked).max() < 1e-6
 
 
 def one_string_dumps(doc: dict, indent: int = 2) -> str:
