@@ -104,3 +104,12 @@ def test_hdbscan_on_the_spanning_tree_equals_hdbscan_on_the_whole_graph():
     whole = hdbscan.HDBSCAN(**options).fit_predict(graph)
     assert len(set(whole.tolist())) > 50
     assert np.array_equal(whole, hdbscan.HDBSCAN(**options).fit_predict(tree))
+
+
+def test_the_inverted_file_with_many_identical_faces(monkeypatch):
+    monkeypatch.setattr(neighbours, "CELL_SIZE", 20)
+    rng = np.random.default_rng(9)
+    x = np.concatenate([np.repeat(unit(rng.normal(size=(1, 32))), 1500, axis=0), unit(rng.normal(size=(500, 32)))])
+    found, dots = neighbours.approximate_neighbours(x, 10)  # many tied centroids and dot products
+    assert np.all(found >= 0) and not np.any(found == np.arange(len(x))[:, None])
+    assert np.allclose(dots[:1500], 1.0, atol=1e-5)  # a copy's neighbours are copies

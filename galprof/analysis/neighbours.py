@@ -73,8 +73,9 @@ def _inverted_file_search(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray
     centroids = _centroids(x, cells)
     nearest, own = _nearest_cells(x, centroids, probes)
     listed_cell = nearest.ravel()
-    listed = np.repeat(np.arange(n), probes)[np.argsort(listed_cell, kind="stable")]  # ascending in a cell
-    list_bounds = np.searchsorted(np.sort(listed_cell), np.arange(cells + 1))
+    # the points listed in each cell, ascending (int32: 25 MB for 100 000 points x 64 cells)
+    listed = (np.argsort(listed_cell, kind="stable") // probes).astype(np.int32)
+    list_bounds = np.concatenate([[0], np.cumsum(np.bincount(listed_cell, minlength=cells))])
     queries = np.argsort(own, kind="stable")
     query_bounds = np.searchsorted(own[queries], np.arange(cells + 1))
     indices = np.full((n, k), -1, dtype=np.int64)
@@ -112,7 +113,7 @@ def _centroids(x: np.ndarray, cells: int) -> np.ndarray:
 def _nearest_cells(x: np.ndarray, centroids: np.ndarray, probes: int) -> tuple[np.ndarray, np.ndarray]:
     """The `probes` nearest centroids of every point (n x probes, in no order) and the nearest one."""
     n = len(x)
-    nearest = np.empty((n, probes), dtype=np.int64)
+    nearest = np.empty((n, probes), dtype=np.int32)
     own = np.empty(n, dtype=np.int64)
     rows = max(1, BLOCK_BYTES // (4 * len(centroids)))
     for start in range(0, n, rows):
@@ -122,7 +123,9 @@ def _nearest_cells(x: np.ndarray, centroids: np.ndarray, probes: int) -> tuple[n
         else:
             top = np.broadcast_to(np.arange(len(centroids)), (len(block), len(centroids)))
         nearest[start:start + rows] = top
-        own[start:start + rows] = np.argmax(block, axis=1)
+        # the nearest among those listed (argmax of the whole row could differ where centroids tie)
+        own[start:start + rows] = np.take_along_axis(
+            top, np.argmax(np.take_along_axis(block, top, axis=1), axis=1)[:, None], axis=1)[:, 0]
     return nearest, own
 
 
