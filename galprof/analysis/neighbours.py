@@ -5,14 +5,14 @@ memory, for the neighbour graph of `galprof.analysis.density`.
   (`BLOCK_BYTES`) rather than a fixed count; each row's k largest dot products are found by a bound
   instead of a partition of the whole row (`top_k`).
 - `approximate_neighbours`: an inverted file. The points are split into cells around centroids (a
-  random sample of the points, moved once to the mean of their cell); every point is listed in the
-  cells of its `PROBE_CELLS` nearest centroids, and its neighbours are searched, with exact distances
-  in the full dimension, among the points listed in its own nearest cell. About n x `PROBE_CELLS` x
-  `CELL_SIZE` dot products instead of n^2; neighbours it misses are replaced by farther points, so the
-  graph's edges are never shorter than the true ones.
+  seeded sample of the points, moved `LLOYD_STEPS` times to the mean of their cell); every point is
+  listed in the cells of its `PROBE_CELLS` nearest centroids, and its neighbours are searched, with
+  exact distances in the full dimension, among the points listed in its own nearest cell. About
+  n x `PROBE_CELLS` x `CELL_SIZE` dot products instead of n^2; neighbours it misses are replaced by
+  farther points, so the graph's edges are never shorter than the true ones.
 
 `nearest_neighbours` takes the exact search up to `APPROXIMATE_ABOVE` points. The recall and the
-labels against the exact search are measured in benchmarks/cluster_scale.py (--recall).
+labels against the exact search: benchmarks/cluster_scale.py --exact-up-to, benchmarks/README.md.
 """
 
 from __future__ import annotations
