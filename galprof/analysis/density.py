@@ -4,20 +4,22 @@ HDBSCAN needs the minimum spanning tree of the points under mutual reachability.
 its tree searches fall back to Prim's algorithm over all pairs (quadratic: 20 000 faces took 74 s), and
 a k-d tree does not help there. With min_samples = 1 the tree is the plain Euclidean one, whose edges
 almost all join near neighbours: above `GRAPH_ABOVE` points the spanning tree is taken from the
-graph of each point's `GRAPH_NEIGHBOURS` nearest neighbours (exact, found by blocked matrix products),
-with the graph's separate parts chained by edges longer than any real distance, which only changes
-the top of the tree where leaf selection never looks. On synthetic galleries the labels equal the
-all-pairs ones (adjusted Rand index 1.0 at 5 000 faces); see benchmarks/cluster_scale.py.
+graph of each point's `GRAPH_NEIGHBOURS` nearest neighbours (`galprof.analysis.neighbours`: exact up to
+20 000 points, an inverted file above), with the graph's separate parts chained by edges longer than
+any real distance, which only changes the top of the tree where leaf selection never looks. HDBSCAN is
+handed only that graph's minimum spanning tree (the same tree, a fifth of the edges for its sparse path).
+On synthetic galleries the labels equal the all-pairs ones (adjusted Rand index 1.0 at 5 000 faces);
+see benchmarks/cluster_scale.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from galprof.analysis.neighbours import nearest_neighbours
+
 GRAPH_ABOVE = 2000  # points; below, the all-pairs tree is fast enough and exact by construction
 GRAPH_NEIGHBOURS = 10
-BLOCK_ROWS = 64  # rows of one matrix product: 64 x 100 000 float32 is 25 MB (1024 rows: 400 MB)
-SELECT_CELLS = 1 << 22  # distances one argpartition ranks (its int64 indices: 32 MB), whatever n
 FAR = 4.0  # longer than any distance between unit vectors (at most 2)
 
 
@@ -46,46 +48,41 @@ def hdbscan_labels(points: np.ndarray, min_size: int, min_samples: int, epsilon:
         return np.asarray(model.fit_predict(points), dtype=np.int64)
     data, metric = points, "euclidean"
     if uses_graph(n, min_samples, graph_above):
-        data, metric = neighbour_graph(points, GRAPH_NEIGHBOURS), "precomputed"
+        data, metric = spanning_tree(neighbour_graph(points, GRAPH_NEIGHBOURS)), "precomputed"
     model = hdbscan.HDBSCAN(min_samples=max(1, min(min_samples, n - 1)), metric=metric, **options)
     return np.asarray(model.fit_predict(data), dtype=np.int64)
 
 
 def neighbour_graph(points: np.ndarray, k: int):
     """A symmetric sparse matrix of the Euclidean distances from every point to its k nearest
-    neighbours, its connected parts chained by FAR edges so that it spans every point."""
+    neighbours (`galprof.analysis.neighbours`), its connected parts chained by FAR edges so that it
+    spans every point."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
     x = np.ascontiguousarray(points, dtype=np.float32)
     n = len(x)
-    k = min(k, n - 1)
-    rows, cols, dists = [], [], []
-    for start in range(0, n, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n)
-        dots = x[start:stop] @ x.T
-        dots[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not its own neighbour
-        nearest, best = _top_k(dots, k)
-        rows.append(np.repeat(np.arange(start, stop), k))
-        cols.append(nearest.ravel())
-        dists.append(np.sqrt(np.maximum(2.0 - 2.0 * best, 0.0)).ravel())
-    graph = sparse.csr_matrix((np.concatenate(dists), (np.concatenate(rows), np.concatenate(cols))),
-                              shape=(n, n))
+    nearest, dots = nearest_neighbours(x, k)
+    found = nearest >= 0
+    rows = np.broadcast_to(np.arange(n)[:, None], nearest.shape)[found]
+    # an exact duplicate is a zero, which sparse drops
+    dists = np.maximum(np.sqrt(np.maximum(2.0 - 2.0 * dots[found], 0.0)), 1e-9)
+    graph = sparse.csr_matrix((dists, (rows, nearest[found])), shape=(n, n))
     graph = graph.maximum(graph.T)
     parts, part_of = connected_components(graph, directed=False)
     if parts > 1:
         heads = np.unique(part_of, return_index=True)[1]
         chain = sparse.csr_matrix((np.full(parts - 1, FAR), (heads[:-1], heads[1:])), shape=(n, n))
         graph = graph.maximum(chain).maximum(chain.T)
-    graph.data = np.maximum(graph.data, 1e-9)  # an exact duplicate is a zero, which sparse drops
     return graph.tocsr()
 
 
-def _top_k(dots: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and values of each row's k largest entries, ranked a few rows at a time:
-    argpartition of a whole 1024 x 100 000 block would take 800 MB of indices."""
-    step = max(1, SELECT_CELLS // max(1, dots.shape[1]))
-    nearest = np.empty((len(dots), k), dtype=np.int64)
-    for lo in range(0, len(dots), step):
-        nearest[lo:lo + step] = np.argpartition(dots[lo:lo + step], -k, axis=1)[:, -k:]
-    return nearest, np.take_along_axis(dots, nearest, axis=1)
+def spanning_tree(graph):
+    """The minimum spanning tree of a symmetric graph, as a symmetric matrix. With min_samples = 1 it
+    gives HDBSCAN the same tree as the whole graph (a point's nearest edge, its core distance, is in the
+    tree, and no edge is shorter than either end's core distance), at a fifth of the edges for its
+    sparse path to convert and scan."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    tree = minimum_spanning_tree(graph)
+    return tree.maximum(tree.T).tocsr()
