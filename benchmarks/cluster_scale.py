@@ -38,6 +38,17 @@ def timed(x: np.ndarray) -> tuple[np.ndarray, float, float]:
     return labels, time.process_time() - cpu, time.perf_counter() - wall
 
 
+def agreement_with(labels, x, module, threshold: str) -> str:
+    """ARI of `labels` against a rerun with `module.threshold` raised out of reach (the exact path)."""
+    saved = getattr(module, threshold)
+    setattr(module, threshold, 10**12)
+    try:
+        reference, ref_cpu, _ = timed(x)
+    finally:
+        setattr(module, threshold, saved)
+    return f"{adjusted_rand_score(reference, labels):.4f} ({ref_cpu:.1f} s)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5000,10000,20000")
@@ -54,21 +65,11 @@ def main() -> None:
         exponent = f"{math.log(cpu / previous[1]) / math.log(n / previous[0]):.2f}" if previous else "-"
         agreement = "-"
         if n <= args.compare_up_to:
-            saved, density.GRAPH_ABOVE = density.GRAPH_ABOVE, 10**12
-            try:
-                reference, ref_cpu, _ = timed(x)
-            finally:
-                density.GRAPH_ABOVE = saved
-            agreement = f"{adjusted_rand_score(reference, labels):.4f} ({ref_cpu:.1f} s)"
+            agreement = agreement_with(labels, x, density, "GRAPH_ABOVE")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exact rerun below
         exact = "-"
         if n <= args.exact_up_to and n > neighbours.APPROXIMATE_ABOVE:
-            saved, neighbours.APPROXIMATE_ABOVE = neighbours.APPROXIMATE_ABOVE, 10**12
-            try:
-                reference, ref_cpu, _ = timed(x)
-            finally:
-                neighbours.APPROXIMATE_ABOVE = saved
-            exact = f"{adjusted_rand_score(reference, labels):.4f} ({ref_cpu:.1f} s)"
+            exact = agreement_with(labels, x, neighbours, "APPROXIMATE_ABOVE")
         print(f"{n:>8} {cpu:>8.1f} {wall:>8.1f} {peak:>8.0f} {labels.max() + 1:>7} {exponent:>9} {agreement:>17} "
               f"{exact:>20}", flush=True)
         previous = (n, cpu)
