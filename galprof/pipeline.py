@@ -84,19 +84,71 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     root_abs = os.path.abspath(root)
     factory = analyzer_factory or _default_factory
     signature = _signature(settings, analyzer_factory)
+    store = _open_store(cache_path)
+    errors: list[ScanError] = []
+    warnings: list[ScanError] = store.take_notes()  # permissions, a damaged cache moved aside
+    if not quiet:
+        for note in warnings:
+            print(f"galprof: warning: {note.path}: {note.reason}", file=sys.stderr)
+    items = _discover_items(root_abs, settings, include, exclude, quiet, errors, warnings)
+    discovered_at = time.perf_counter()
+
     try:
-        store = Store(cache_path)
+        todo, removed = _plan(store, signature, items, errors, root_abs)
+        warnings.extend(store.take_notes())  # rows that cannot be decoded: their files are analyzed again
+        cached = len(items) - len(todo)
+    except sqlite3.DatabaseError as exc:  # damage PRAGMA quick_check did not see
+        store.close()
+        raise ScanUsageError(f"cannot read the cache {store.path}: {one_line(exc)}; remove it to start "
+                             "a new one") from None
+
+    engine, workers, own_engine = _engine_for(engine, settings, len(todo), store)
+    threads = settings.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
+    if not quiet:
+        print(f"galprof: {len(items)} media files in {safe_text(root)}: {cached} unchanged (cached), "
+              f"{len(todo)} to analyze with {workers} worker(s) x {threads} thread(s)", file=sys.stderr)
+
+    recorder = _Recorder(store, signature, errors, warnings, _progress(len(todo), quiet))
+    analyze_started = time.perf_counter()
+    try:
+        run_items(engine, Worker(settings, threads, factory), todo, recorder.record, _StoreMarker(store))
+    except ModelLoadError as exc:
+        store.close()
+        raise ScanUsageError(str(exc)) from None
+    finally:
+        recorder.progress.close()
+        if own_engine:
+            engine.close()
+    finished = time.perf_counter()
+
+    analyze_seconds = finished - analyze_started
+    stats = {
+        "media_files": len(items), "cached": cached, **recorder.counts, "removed": removed,
+        "errors": len(errors), "warnings": len(warnings), "workers": workers, "threads_per_worker": threads,
+        "engine": engine.name,
+        "seconds": _phase_seconds(started, discovered_at, analyze_started, finished, recorder.seconds),
+        "files_per_second": round(len(todo) / analyze_seconds, 3) if todo and analyze_seconds > 0 else None,
+    }
+    paths = sorted(it.display for it in items)
+    errors.sort(key=lambda e: (e.path, e.stage))
+    return ScanResult(folder=root_abs, store=store, paths=paths, errors=errors, warnings=warnings,
+                      stats=stats, signature=signature)
+
+
+def _open_store(cache_path: str | os.PathLike | None) -> Store:
+    try:
+        return Store(cache_path)
     except CacheError as exc:  # a foreign or unreadable file: its message names the path
         raise ScanUsageError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: the cache is unusable
         raise ScanUsageError(f"cannot open the cache {cache_path or 'in the user cache dir'}: "
                              f"{one_line(exc)}") from None
 
-    errors: list[ScanError] = []
-    warnings: list[ScanError] = store.take_notes()  # permissions, a damaged cache moved aside
-    if not quiet:
-        for note in warnings:
-            print(f"galprof: warning: {note.path}: {note.reason}", file=sys.stderr)
+
+def _discover_items(root_abs: str, settings: Settings, include: tuple[str, ...], exclude: tuple[str, ...],
+                    quiet: bool, errors: list[ScanError], warnings: list[ScanError]) -> list[MediaItem]:
+    """The media files under the root, counted on stderr as they are found; failures go to `errors`,
+    remarks (links leaving the root) to `warnings`."""
     items: list[MediaItem] = []
     ticker = Ticker("media files found", quiet)
     for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden,
@@ -109,82 +161,41 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
         else:
             errors.append(found)
     ticker.done(len(items))
-    discovered_at = time.perf_counter()
+    return items
 
-    try:
-        todo, removed = _plan(store, signature, items, errors, root_abs)
-        warnings.extend(store.take_notes())  # rows that cannot be decoded: their files are analyzed again
-        cached = len(items) - len(todo)
-    except sqlite3.DatabaseError as exc:  # damage PRAGMA quick_check did not see
-        store.close()
-        raise ScanUsageError(f"cannot read the cache {store.path}: {one_line(exc)}; remove it to start "
-                             "a new one") from None
 
-    if isinstance(engine, str):
-        workers = min(settings.resolved_workers(), max(1, len(todo)))
-        engine = _named_engine(engine, workers, store)
-        own_engine = True
-    else:
-        workers, own_engine = engine.concurrency, False
-    threads = settings.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
-    if not quiet:
-        print(f"galprof: {len(items)} media files in {safe_text(root)}: {cached} unchanged (cached), "
-              f"{len(todo)} to analyze with {workers} worker(s) x {threads} thread(s)", file=sys.stderr)
+class _Recorder:
+    """Each result as it arrives: its row written to the store (the one writer), or its error; counts,
+    the stages' CPU seconds and the progress bar."""
 
-    counts = {"analyzed": 0, "failed": 0, "photos": 0, "videos": 0, "frames": 0}
-    seconds = {"exif": 0.0, "decode": 0.0, "analyze": 0.0}
-    progress = _progress(len(todo), quiet)
+    def __init__(self, store: Store, signature: str, errors: list[ScanError], warnings: list[ScanError],
+                 progress) -> None:
+        self.store, self.signature, self.errors, self.warnings = store, signature, errors, warnings
+        self.progress = progress
+        self.counts = {"analyzed": 0, "failed": 0, "photos": 0, "videos": 0, "frames": 0}
+        self.seconds = {"exif": 0.0, "decode": 0.0, "analyze": 0.0}
 
-    def record(res: ItemResult) -> None:
-        if not progress.n:  # the workers have loaded their models (seconds before the first result)
-            progress.set_description("analyzing", refresh=False)
-        warnings.extend(res.notes)
+    def record(self, res: ItemResult) -> None:
+        if not self.progress.n:  # the workers have loaded their models (seconds before the first result)
+            self.progress.set_description("analyzing", refresh=False)
+        self.warnings.extend(res.notes)
         if res.media is not None:
             try:
-                store.put(res.media, signature)
+                self.store.put(res.media, self.signature)
             except Exception as exc:  # noqa: BLE001 - e.g. disk full: this file is not cached
-                errors.append(ScanError(res.path, "store", one_line(exc)))
-                counts["failed"] += 1
+                self.errors.append(ScanError(res.path, "store", one_line(exc)))
+                self.counts["failed"] += 1
             else:
-                counts["analyzed"] += 1
-                counts["photos" if res.media.kind == "photo" else "videos"] += 1
-                counts["frames"] += len(res.media.frames)
+                self.counts["analyzed"] += 1
+                self.counts["photos" if res.media.kind == "photo" else "videos"] += 1
+                self.counts["frames"] += len(res.media.frames)
         else:
-            errors.append(res.error or ScanError(res.path, "analyze", "no result"))
-            counts["failed"] += 1
-            store.remove([res.path])  # a stale row no longer describes this file
+            self.errors.append(res.error or ScanError(res.path, "analyze", "no result"))
+            self.counts["failed"] += 1
+            self.store.remove([res.path])  # a stale row no longer describes this file
         for key, value in res.seconds.items():
-            seconds[key] = seconds.get(key, 0.0) + value
-        progress.update(1)
-
-    analyze_started = time.perf_counter()
-    try:
-        run_items(engine, Worker(settings, threads, factory), todo, record, _StoreMarker(store))
-    except ModelLoadError as exc:
-        store.close()
-        raise ScanUsageError(str(exc)) from None
-    finally:
-        progress.close()
-        if own_engine:
-            engine.close()
-    finished = time.perf_counter()
-
-    analyze_seconds = finished - analyze_started
-    stats = {
-        "media_files": len(items), "cached": cached, **counts, "removed": removed, "errors": len(errors),
-        "warnings": len(warnings), "workers": workers, "threads_per_worker": threads,
-        "engine": engine.name,
-        # wall-clock phases of the scan, then CPU seconds per stage summed over the analyzed files
-        # (process time of the worker, onnxruntime's threads included)
-        "seconds": {"total": round(finished - started, 3), "discover": round(discovered_at - started, 3),
-                    "analyze_wall": round(analyze_seconds, 3),
-                    **{f"{k}_cpu": round(v, 3) for k, v in seconds.items()}},
-        "files_per_second": round(len(todo) / analyze_seconds, 3) if todo and analyze_seconds > 0 else None,
-    }
-    paths = sorted(it.display for it in items)
-    errors.sort(key=lambda e: (e.path, e.stage))
-    return ScanResult(folder=root_abs, store=store, paths=paths, errors=errors, warnings=warnings,
-                      stats=stats, signature=signature)
+            self.seconds[key] = self.seconds.get(key, 0.0) + value
+        self.progress.update(1)
 
 
 def _plan(store: Store, signature: str, items: list[MediaItem], errors: list[ScanError],
@@ -202,6 +213,24 @@ def _plan(store: Store, signature: str, items: list[MediaItem], errors: list[Sca
     if errors:  # files that are no longer readable media: an old row must not outlive them
         store.remove([e.path for e in errors])
     return todo, removed
+
+
+def _engine_for(engine: Engine | str, settings: Settings, files: int, store: Store) -> tuple[Engine, int, bool]:
+    """(the engine, its workers, whether this scan made it and closes it): a named one sized to the
+    settings' workers and the files to analyze, or the caller's."""
+    if isinstance(engine, str):
+        workers = min(settings.resolved_workers(), max(1, files))
+        return _named_engine(engine, workers, store), workers, True
+    return engine, engine.concurrency, False
+
+
+def _phase_seconds(started: float, discovered: float, analyze_started: float, finished: float,
+                   stage_cpu: dict[str, float]) -> dict[str, float]:
+    """Wall-clock phases of the scan, then CPU seconds per stage summed over the analyzed files (process
+    time of the worker, onnxruntime's threads included)."""
+    return {"total": round(finished - started, 3), "discover": round(discovered - started, 3),
+            "analyze_wall": round(finished - analyze_started, 3),
+            **{f"{k}_cpu": round(v, 3) for k, v in stage_cpu.items()}}
 
 
 def _named_engine(name: str, workers: int, store: Store) -> Engine:
