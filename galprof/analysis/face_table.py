@@ -78,12 +78,15 @@ class FaceTable:
 
     def quality(self, rows: np.ndarray | list[int] | slice = slice(None)) -> np.ndarray:
         """people.face_quality of each row, computed the same way (same float64 operations)."""
-        box = self.box[rows]
-        size = np.minimum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
-        return np.maximum(self.score[rows], 0.0) * np.minimum(1.0, np.maximum(0.1, size / 80.0))
+        return np.maximum(self.score[rows], 0.0) * np.minimum(1.0, np.maximum(0.1, self.min_side(rows) / 80.0))
 
-    def min_side(self) -> np.ndarray:
-        return np.minimum(self.box[:, 2] - self.box[:, 0], self.box[:, 3] - self.box[:, 1])
+    def min_side(self, rows: np.ndarray | list[int] | slice = slice(None)) -> np.ndarray:
+        box = self.box[rows]
+        return np.minimum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
+
+    def face_paths(self) -> list[str]:
+        """The file of each face (shared strings: 8 bytes a face)."""
+        return [self.paths[f] for f in self.file.tolist()]
 
 
 class FaceTableBuilder:

@@ -219,11 +219,14 @@ class PeopleReport:
         }
 
 
+def trusted(min_side, score, settings: Settings):
+    """Faces good enough to help form clusters: large enough and confidently detected (scalars or
+    arrays of each face's smaller box side and detector score)."""
+    return (min_side >= settings.face_min_size) & (score >= settings.face_cluster_score)
+
+
 def is_trusted(face: facts.Face, settings: Settings) -> bool:
-    """A face good enough to help form clusters: large enough and confidently detected."""
-    return min(face.box.width, face.box.height) >= settings.face_min_size and (
-        face.score >= settings.face_cluster_score
-    )
+    return bool(trusted(min(face.box.width, face.box.height), face.score, settings))
 
 
 def analyze_people(
@@ -242,8 +245,8 @@ def people_of_table(table: FaceTable, settings: Settings | None = None, store: A
     settings = settings or Settings()
     today = today or date.today()
     corrections = Corrections.from_state(store.get_state(CORRECTIONS_KEY) if store is not None else None)
-    raw_ids = _person_ids(table, settings, store, corrections)
-    face_paths = [table.paths[f] for f in table.file.tolist()]  # shared strings: 8 bytes a face
+    face_paths = table.face_paths()
+    raw_ids = _person_ids(table, face_paths, settings, store, corrections)
     applied = apply_corrections(raw_ids, face_paths, corrections)
     members: dict[int, list[int]] = defaultdict(list)
     for i, pid in enumerate(applied.person_ids):
@@ -295,13 +298,14 @@ def _known(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _person_ids(table: FaceTable, settings: Settings, store: Any, corrections: Corrections) -> list[int | None]:
+def _person_ids(table: FaceTable, face_paths: list[str], settings: Settings, store: Any,
+                corrections: Corrections) -> list[int | None]:
     """Each face's stable person id before the corrections: the remembered people with the new faces
     attached (`people_update`), or a full clustering matched to the earlier ids by centroid."""
     params = ClusterParams.from_settings(settings)
     key = update.settings_key(params, settings.face_min_size, settings.face_cluster_score)
     embeddings = table.embeddings
-    refs = update.FaceRefs([table.paths[f] for f in table.file.tolist()], table.frame.tolist(), table.index.tolist())
+    refs = update.FaceRefs(face_paths, table.frame.tolist(), table.index.tolist())
     memory = store.get_state(update.STATE_KEY) if store is not None else None
     plan = update.plan_update(refs, embeddings, memory, key, params.attach_distance, corrections)
     state = store.get_state(STATE_KEY) if store is not None else None
@@ -309,8 +313,8 @@ def _person_ids(table: FaceTable, settings: Settings, store: Any, corrections: C
         ids, pending, digests = plan.person_ids, plan.pending, plan.digests
         new_state = update.refresh_people_state(state, ids, embeddings, STATE_VERSION)
     else:
-        trusted = (table.min_side() >= settings.face_min_size) & (table.score >= settings.face_cluster_score)
-        labels = cluster_faces(embeddings, frame_ids=table.frame_codes(), trusted=trusted,
+        labels = cluster_faces(embeddings, frame_ids=table.frame_codes(),
+                               trusted=trusted(table.min_side(), table.score, settings),
                                clip_ids=table.clip_codes(), params=params, ages=table.age,
                                taken=table.taken_seconds())
         n_clusters = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
