@@ -53,14 +53,13 @@ class ClusterParams:
     (dlib's 0.6 is about 0.42 there: raw dlib embeddings have norms around 1.4).
 
     Defaults from cross-validation over people (benchmarks/cluster_cv.py: 5 folds of LFW identities
-    with UTKFace strangers and event-album faces, 3 seeds, every value chosen on the training folds):
-    held-out pairwise F 0.918 mean, 0.843 worst fold with the most-chosen values, against 0.636 /
-    0.368 with the previous defaults (min_cluster_size 3, member 0.42, merge 0.36, attach 0.40, no age
-    rule). min_cluster_size 3 and merge_distance 0.36 are kept from benchmarks/cluster_lfw.py's sweep
-    of people seen 3-6 times, which these folds do not hold (the folds chose 2 and 0.38-0.40, which
-    split such people and merge look-alikes); attach_distance 0.34 is the training folds' other choice
-    (0.30 left people seen 5 times incomplete). The shipped values: F 0.942 mean, 0.821 worst on the
-    same folds; the curve is in benchmarks/README.md. epsilon, min_samples and method were not searched
+    with UTKFace strangers and event-album faces, 3 seeds, every value chosen on the training folds;
+    run again on the exact int8 kernels' embeddings): held-out pairwise F 0.965 mean, 0.911 worst
+    fold, against 0.641 / 0.410 with the first defaults (min_cluster_size 3, member 0.42, merge 0.36,
+    attach 0.40, no age rule). min_cluster_size 3 and merge_distance 0.36 are kept from
+    benchmarks/cluster_lfw.py's sweep of people seen 3-6 times, which these folds do not hold (the
+    folds chose 2 and 0.40, which split such people and merge look-alikes). The shipped values: F
+    0.968 mean, 0.925 worst on the same folds; the curve is in benchmarks/README.md. epsilon, min_samples and method were not searched
     again (cluster_lfw.py: epsilon flat over 0-0.25; larger min_samples lose people seen a few times;
     "eom" merges look-alike people into huge clusters, F 0.41 against 0.99 on LFW).
     member_distance is the root mean square distance of a member to the other members.
