@@ -9,7 +9,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 
-WORKER_MEMORY = 250 * 2**20  # bytes one scan worker needs with every model loaded (measured ~160-200 MB)
+WORKER_MEMORY = 250 * 2**20  # bytes a scan worker needs with every model loaded, at the end of its 500 files
 
 
 def _available_memory() -> int | None:

@@ -162,6 +162,21 @@ def test_pool_engine_keeps_its_workers_between_runs_until_closed(tmp_path):
     assert engine._pool is None and not [pid for pid in first if _alive(pid)]
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker processes")
+def test_pool_engine_renews_its_workers_after_renew_after_items_each(tmp_path):
+    items = _items(user_gallery(tmp_path, {"mountain": 6}))
+    engine = PoolEngine(2, renew_after=2)  # a fresh pool after 2 x 2 items
+    worker = Worker(Settings(), 1, label_factory)
+    seen: list[ItemResult] = []
+    run_items(engine, worker, items[:2], seen.append)
+    first = set(engine._pool._processes)
+    run_items(engine, worker, items[2:], seen.append)  # items 3-4 on the first pool, 5-6 on a fresh one
+    assert sorted(r.path for r in seen) == [i.display for i in items]
+    assert all(r.media is not None and r.error is None for r in seen)
+    assert not set(engine._pool._processes) & first and not [pid for pid in first if _alive(pid)]
+    engine.close()
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

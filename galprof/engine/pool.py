@@ -2,7 +2,9 @@
 
 At most `in_flight_per_worker` x workers items are in flight (flat memory). A worker that dies breaks
 the whole pool (`BrokenProcessPool` does not say which process died), so every item then in flight is
-reported as crashed and a fresh pool takes the rest.
+reported as crashed and a fresh pool takes the rest. After `renew_after` items per worker the pool is
+drained and replaced: a worker's native heap only grows over thousands of photos (allocator fragments),
+and a model load costs far less than the memory it gives back.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from concurrent.futures.process import BrokenProcessPool
 from galprof.engine.base import Engine, Sink
 from galprof.engine.worker import ItemResult, Worker
 from galprof.media.discover import MediaItem
+
+# Items a worker process analyzes before the pool is renewed (benchmarks/README.md, worker memory).
+RENEW_AFTER = 500
 
 # The worker of this process, set by the pool's initializer (only ever set in a worker process).
 _PROCESS_WORKER: list[Worker] = []
@@ -48,11 +53,13 @@ def _run_one(item: MediaItem) -> ItemResult:
 class PoolEngine(Engine):
     name = "pool"
 
-    def __init__(self, workers: int, in_flight_per_worker: int = 2):
+    def __init__(self, workers: int, in_flight_per_worker: int = 2, renew_after: int = RENEW_AFTER):
         self.workers = max(1, workers)
         self.in_flight_per_worker = in_flight_per_worker
+        self.renew_after = renew_after  # items per worker before fresh processes take over (0 = never)
         self._pool: ProcessPoolExecutor | None = None  # kept between runs of an equal worker (a batch)
         self._pool_worker: Worker | None = None
+        self._pool_items = 0  # items handed to the current pool
 
     @property
     def concurrency(self) -> int:
@@ -66,11 +73,15 @@ class PoolEngine(Engine):
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                          initializer=_start_worker, initargs=(worker,))
         self._pool_worker = worker
+        self._pool_items = 0
         return self._pool
 
     def _current_pool(self, worker: Worker) -> ProcessPoolExecutor:
         same = self._pool_worker is not None and self._pool_worker.__getstate__() == worker.__getstate__()
         return self._pool if same and self._pool is not None else self._new_pool(worker)
+
+    def _worn(self) -> bool:
+        return 0 < self.renew_after * self.workers <= self._pool_items
 
     def close(self) -> None:
         if self._pool is not None:
@@ -84,10 +95,13 @@ class PoolEngine(Engine):
         inflight: dict[Future, MediaItem] = {}
         try:
             while pending or inflight:
-                while pending and len(inflight) < limit:
+                if pending and not inflight and self._worn():
+                    pool = self._new_pool(worker)
+                while pending and len(inflight) < limit and not self._worn():
                     item = pending.popleft()
                     sink.started(item)
                     inflight[pool.submit(_run_one, item)] = item
+                    self._pool_items += 1
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 broken = False
                 for future in done:
