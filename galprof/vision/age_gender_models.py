@@ -36,7 +36,7 @@ class ChipModel(ManifestModel):
         if chips.shape[1:] != (self.size, self.size, 3):
             raise ValueError(f"expected chips of shape (N, {self.size}, {self.size}, 3), got {chips.shape}")
         x = (chips.astype(np.float32) - self.means) * self.scale
-        return self.model.run(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))[0]
+        return self.model.run_in_batches(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))[0]
 
 
 def box_chip(image, box, size: int, margin: float = 1.0) -> np.ndarray:
@@ -64,7 +64,7 @@ class FaceApiAgeGender(ManifestModel):
         if chips.shape[1:] != (self.size, self.size, 3):
             raise ValueError(f"expected chips of shape (N, {self.size}, {self.size}, 3), got {chips.shape}")
         x = (chips.astype(np.float32) - self.mean) * np.float32(1 / 255)
-        age, gender = self.model.run(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        age, gender = self.model.run_in_batches(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
         return age[:, 0], gender[:, 1]
 
 
@@ -86,5 +86,6 @@ class FaceResAgeGender(ManifestModel):
 
     def predict(self, chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         outputs = dict(zip(self.model.output_names,
-                           self.model.run(np.ascontiguousarray(chips.astype(np.float32) * self.scale)), strict=True))
+                           self.model.run_in_batches(np.ascontiguousarray(chips.astype(np.float32) * self.scale)),
+                           strict=True))
         return outputs["age"] @ self.bins, 1.0 - outputs["gender"][:, 0]

@@ -12,6 +12,18 @@ import onnxruntime as ort
 ort.disable_telemetry_events()
 
 
+def _share_one_arena() -> None:
+    """Register one CPU arena for all the sessions of this process, grown by what a run asks for rather
+    than by powers of two. The models run one after another, so their peaks need not add up: a worker
+    holds ~20-35 MB less and runs ~3 % faster than with an arena per session (benchmarks/README.md)."""
+    memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    same_as_requested = 1
+    ort.create_and_register_allocator(memory, ort.OrtArenaCfg(0, same_as_requested, -1, -1))
+
+
+_share_one_arena()
+
+
 class OnnxModel:
     """An ONNX Runtime session on the CPU with its input name and shape read from the model.
 
@@ -30,6 +42,8 @@ class OnnxModel:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # One arena for every session (see _share_one_arena), not one per session holding each peak
+        options.add_session_config_entry("session.use_env_allocators", "1")
         # Idle worker threads would otherwise spin between runs, stealing CPU from the other workers.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # x86 without VNNI (AVX2): the default U8S8 int8 kernels saturate 16-bit sums and change answers
@@ -45,6 +59,14 @@ class OnnxModel:
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self.input_name: tensor})
+
+    def run_in_batches(self, tensor: np.ndarray, batch: int = 16) -> list[np.ndarray]:
+        """`run` on at most `batch` rows at a time, each output joined along the first axis, so that the
+        faces of a crowd do not grow the arena to one huge batch for the rest of the process."""
+        if len(tensor) <= batch:
+            return self.run(tensor)
+        parts = [self.run(tensor[start:start + batch]) for start in range(0, len(tensor), batch)]
+        return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
 
 
 def read_labels(path: str | Path) -> list[str]:
