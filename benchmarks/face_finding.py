@@ -32,10 +32,12 @@ from benchmarks.face_finding_data import Frame, cached_frames
 from galprof.analysis.privacy import face_is_portrait
 from galprof.config import Settings
 from galprof.facts import FrameFacts
-from galprof.vision.blazeface import CLOSEUP_SIDE, CLOSEUP_ZOOM
+from galprof.vision.blazeface import CLOSEUP_ZOOM
 
 SOURCES = ("utkface", "lfw", "events", "videos", "portraits", "imagenet", "food101", "nature")
 SWEEP_SOURCES = ["utkface", "imagenet", "food101", "nature"]
+# the full-range model's own input square, the retry's reference
+MODEL_SQUARE = 192
 # the retry's square is swept on these: LFW adds its tight crops (held out, split B only)
 SIDE_SOURCES = ["utkface", "lfw", "imagenet", "food101", "nature"]
 # check name -> (FaceCheck field, True when a face passes at value >= threshold, thresholds tried)
@@ -137,7 +139,7 @@ def side_sweep(data: Path, sides: list[int], settings: Settings, max_loss: float
               f"{utk_b.photos}, {fb.false} | LFW tight {lfw_tight.with_face}/{lfw_tight.photos}; all close-ups "
               f"A {a.with_face}/{a.photos} B {b.with_face}/{b.photos}  ({1000 * cpu / len(frames):.1f} ms)")
     best = max(a.with_face for a, _ in rows.values())
-    own = rows.get(CLOSEUP_SIDE, rows[max(sides)])[1].false
+    own = rows.get(MODEL_SQUARE, rows[max(sides)])[1].false
     fits = [side for side, (a, fa) in rows.items() if a.with_face >= best - max_loss * a.photos and fa.false <= own]
     ordered = sorted(rows)
     inside = [side for side in fits if ordered.index(side) > 0 and ordered[ordered.index(side) - 1] in fits]
