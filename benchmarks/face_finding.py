@@ -2,6 +2,7 @@
 each false-face check would cost in true faces. Every choice is made on split A, reported on split B.
 
     PYTHONPATH=. python benchmarks/face_finding.py --sweep 1.6,2.0,2.5,3.0   # the close-up retry's zoom
+    PYTHONPATH=. python benchmarks/face_finding.py --retry-sides 192,160,128,96  # the retry's square
     PYTHONPATH=. python benchmarks/face_finding.py --sources utkface,lfw      # one part of the checks run
     PYTHONPATH=. python benchmarks/face_finding.py                            # all sets, checks, curves
 
@@ -35,6 +36,10 @@ from galprof.vision.blazeface import CLOSEUP_ZOOM
 
 SOURCES = ("utkface", "lfw", "events", "videos", "portraits", "imagenet", "food101", "nature")
 SWEEP_SOURCES = ["utkface", "imagenet", "food101", "nature"]
+# the full-range model's own input square, the retry's reference
+MODEL_SQUARE = 192
+# the retry's square is swept on these: LFW adds its tight crops (held out, split B only)
+SIDE_SOURCES = ["utkface", "lfw", "imagenet", "food101", "nature"]
 # check name -> (FaceCheck field, True when a face passes at value >= threshold, thresholds tried)
 CHECKS = {
     "mesh presence": ("presence", True, [0.0, 0.001, 0.01, 0.05, 0.1, 0.3, 0.5, 0.9]),
@@ -115,6 +120,34 @@ def sweep(data: Path, zooms: list[float], settings: Settings) -> float:
     return best
 
 
+def side_sweep(data: Path, sides: list[int], settings: Settings, max_loss: float) -> int:
+    """The retry's square side: the smallest whose close-ups found on A stay within max_loss of A's
+    close-ups of the best side, with no more false faces on A than the model's own square, and whose next
+    smaller side passes too (a point inside the flat part of the curve, not at its edge)."""
+    print(f"close-up retry square (zoom {CLOSEUP_ZOOM}): UTKFace found, false faces in photos without "
+          "people, split A | B and tight LFW crops (B); detector CPU ms per frame")
+    rows = {}
+    for side in sides:
+        frames, cpu = cached_frames(data, CLOSEUP_ZOOM, SIDE_SOURCES, False, settings, side=side)
+        t = tally(frames, settings)
+        rows[side] = a, fa = total(t, "A", ("closeup",)), total(t, "A", ("nopeople",))
+        b, fb = total(t, "B", ("closeup",)), total(t, "B", ("nopeople",))
+        lfw_tight = t.get(("closeup", "lfw-tight", "B"), Tally())
+        utk_b = t.get(("closeup", "utkface", "B"), Tally())
+        utk_a = t.get(("closeup", "utkface", "A"), Tally())
+        print(f"  {side:4} px: UTKFace A {utk_a.with_face}/{utk_a.photos}, {fa.false} | B {utk_b.with_face}/"
+              f"{utk_b.photos}, {fb.false} | LFW tight {lfw_tight.with_face}/{lfw_tight.photos}; all close-ups "
+              f"A {a.with_face}/{a.photos} B {b.with_face}/{b.photos}  ({1000 * cpu / len(frames):.1f} ms)")
+    best = max(a.with_face for a, _ in rows.values())
+    own = rows.get(MODEL_SQUARE, rows[max(sides)])[1].false
+    fits = [side for side, (a, fa) in rows.items() if a.with_face >= best - max_loss * a.photos and fa.false <= own]
+    ordered = sorted(rows)
+    inside = [side for side in fits if ordered.index(side) > 0 and ordered[ordered.index(side) - 1] in fits]
+    chosen = min(inside or fits)
+    print(f"chosen on A: {chosen} px")
+    return chosen
+
+
 def check_curves(frames: list[Frame], settings: Settings, max_loss: float) -> None:
     base = tally(frames, settings)
     true_faces = {s: total(base, s, ("closeup", "faces")) for s in "AB"}
@@ -143,6 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--sweep", default=None, help="close-up retry zooms to compare, e.g. 1.6,2.0,2.5")
+    parser.add_argument("--retry-sides", default=None, help="close-up retry squares to compare, e.g. 192,128")
     parser.add_argument("--zoom", type=float, default=CLOSEUP_ZOOM, help="retry zoom of the checks run")
     parser.add_argument("--sources", default=",".join(SOURCES), help="sets of the checks run")
     parser.add_argument("--max-loss", type=float, default=0.005, help="true faces a check may lose on A")
@@ -150,6 +184,9 @@ def main() -> None:
     settings = Settings()
     if args.sweep:
         sweep(args.data, [float(z) for z in args.sweep.split(",")], settings)
+        return
+    if args.retry_sides:
+        side_sweep(args.data, [int(s) for s in args.retry_sides.split(",")], settings, args.max_loss)
         return
     sources = [s for s in args.sources.split(",") if s]
     frames, cpu = cached_frames(args.data, args.zoom, sources, True, settings)

@@ -19,7 +19,7 @@ from galprof.facts import Box, FaceDetection
 from galprof.media.decode import decode_image
 from galprof.media.video import sample_video
 from galprof.vision.align import MESH_EMBEDDING_TEMPLATE, align, as_image
-from galprof.vision.blazeface import FaceDetector
+from galprof.vision.blazeface import CLOSEUP_SIDE, FaceDetector
 from galprof.vision.face_embedder import FaceEmbedder
 from galprof.vision.face_landmarks import FaceLandmarker
 
@@ -161,17 +161,17 @@ def detect_all(frames: list[Frame], detector: FaceDetector, checker: Checker | N
     return out, detect_cpu
 
 
-def cached_frames(data: Path, zoom: float, sources: list[str], checks: bool, settings: Settings
-                  ) -> tuple[list[Frame], float]:
-    """Frames of `sources` at one retry zoom, each source computed once and cached."""
+def cached_frames(data: Path, zoom: float, sources: list[str], checks: bool, settings: Settings,
+                  side: int = CLOSEUP_SIDE) -> tuple[list[Frame], float]:
+    """Frames of `sources` at one retry zoom and square side, each source computed once and cached."""
     frames, cpu = [], 0.0
     wanted = list_frames(data)
     for source in sources:
-        path = CACHE / f"galprof-face-finding-z{zoom}-{source}{'-checks' if checks else ''}.pkl"
+        path = CACHE / f"galprof-face-finding-z{zoom}-s{side}-{source}{'-checks' if checks else ''}.pkl"
         if path.exists():
             part, seconds = pickle.loads(path.read_bytes())
         else:
-            detector = FaceDetector(variant=settings.face_detector, zoom_out=zoom)
+            detector = FaceDetector(variant=settings.face_detector, zoom_out=zoom, closeup_side=side)
             items = [f for f in wanted if f.source == source]
             part, seconds = detect_all(items, detector, Checker() if checks else None, settings)
             path.write_bytes(pickle.dumps((part, seconds)))

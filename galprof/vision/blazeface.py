@@ -5,13 +5,13 @@ percent of a large photo shrinks to a handful of pixels and is missed. `FaceDete
 runs the whole image once at the model's size and, when the image is much larger than that, once more
 at a finer scale; detections from all passes are mapped back to image pixels and merged with
 MediaPipe's weighted non-maximum suppression. When the whole image yields nothing it is tried once
-more zoomed out (CLOSEUP_ZOOM, centred on the model's square), for faces too close for the model.
+more zoomed out (CLOSEUP_ZOOM, centred on a CLOSEUP_SIDE square), for faces too close for the model.
 Anchors, decoding and NMS live in `blazeface_geometry`.
 
 The converted MediaPipe models are fully convolutional and declare a free input height and width, so
 the fine pass is one run on the photo's own aspect ratio (padded to a multiple of 32). It costs the
 pixels it looks at: 3 square inputs for a 1024 x 768 photo instead of 4 overlapping tiles; the
-close-up retry costs one square input. (Sessions fixed to each repeated shape ran no
+close-up retry costs a 128 px square. (Sessions fixed to each repeated shape ran no
 faster here and cost ~70 MB per worker, so one free-size session serves all.) A model with a fixed
 square input (back-256, or a user's file) is letterboxed instead, the fine pass becoming a grid of
 overlapping square tiles.
@@ -62,6 +62,11 @@ _MIN_FACE_INPUT = {128: 20.0, 192: 18.0, 256: 12.0}
 CLOSEUP_ZOOM = 2.5
 # The retry keeps only faces at least this fraction of the image's longer side: what it is for.
 CLOSEUP_MIN_WIDTH = 0.35
+# Side of the black square the free-size models' retry is centred on (the zoomed-out photo's longer side
+# is the model's size / CLOSEUP_ZOOM, 77 px): chosen on UTKFace split A among 192 (the model's own), 160,
+# 128 and 96 px (benchmarks/face_finding.py --retry-sides; the curve is in benchmarks/README.md). 128 px
+# keeps a 25 px margin around the photo and costs 44 % of a 192 px run on every photo without a face.
+CLOSEUP_SIDE = 128
 # A free-size input's sides must be multiples of the backbone's total stride, so that each upsampled
 # feature map matches the skip connection it is added to.
 SIDE_MULTIPLE = 32
@@ -76,11 +81,13 @@ class FaceDetector(ManifestModel):
     max_tiles caps its cost at that many square inputs (tiles), so on very large photos the smallest
     face found grows instead of the cost.
     zoom_out: when the whole-image pass finds nothing, it is repeated with the image shrunk by this
-    factor, which recovers faces filling the frame (close-up selfies).
+    factor, which recovers faces filling the frame (close-up selfies); closeup_side: the side of the
+    square input that retry runs on (free-size models; a fixed-size model uses its own square).
     """
 
     def __init__(self, variant: str = DEFAULT_VARIANT, threads: int = 1, model_path: str | Path | None = None,
-                 min_face: int = 48, max_tiles: int = 4, zoom_out: float = CLOSEUP_ZOOM, opened: OpenedModel | None = None):
+                 min_face: int = 48, max_tiles: int = 4, zoom_out: float = CLOSEUP_ZOOM, opened: OpenedModel | None = None,
+                 closeup_side: int = CLOSEUP_SIDE):
         if opened is not None and opened.entry is not None:  # from_manifest("blazeface_back") is variant "back"
             variant = {name: v for v, name in VARIANTS.items()}.get(opened.entry.name, variant)
         if variant not in VARIANTS:
@@ -119,6 +126,9 @@ class FaceDetector(ManifestModel):
         self.min_face = min_face
         self.max_tiles = max_tiles
         self.zoom_out = zoom_out
+        if closeup_side <= 0 or closeup_side % SIDE_MULTIPLE:
+            raise ValueError(f"closeup_side must be a positive multiple of {SIDE_MULTIPLE}, not {closeup_side}")
+        self.closeup_side = closeup_side
 
     @staticmethod
     def _variant_config(variant: str, model_path: str | Path | None) -> tuple[dict, dict]:
@@ -173,9 +183,10 @@ class FaceDetector(ManifestModel):
         return self._tensor(np.asarray(resized), pad_x, pad_y), Mapping(sx, sy, x1 - pad_x / sx, y1 - pad_y / sy)
 
     def scaled_input(self, image: Image.Image | FrameImage, scale: float, source: Image.Image | None = None,
-                     square: bool = False) -> tuple[np.ndarray, Mapping, Image.Image]:
+                     square: bool = False, side: int | None = None) -> tuple[np.ndarray, Mapping, Image.Image]:
         """The whole image resized by `scale` and centred on a black input whose sides are the next
         multiples of 32 (free-size models): no letterbox bars to pay for on a non-square photo.
+        square: on a square input instead, of at least `side` px (default the model's size).
 
         source: the image already downscaled (not below this scale), resampled instead of the
         full-size one, which is cheaper. A FrameImage shares its block reduction with the other models.
@@ -185,7 +196,7 @@ class FaceDetector(ManifestModel):
         new_w, new_h = resized.size
         in_w, in_h = (-(-side // SIDE_MULTIPLE) * SIDE_MULTIPLE for side in (new_w, new_h))
         if square:
-            in_w = in_h = max(in_w, in_h, self.size)
+            in_w = in_h = max(in_w, in_h, side or self.size)
         pad_x, pad_y = (in_w - new_w) // 2, (in_h - new_h) // 2
         sx, sy = new_w / width, new_h / height
         tensor = self._tensor(np.asarray(resized), pad_x, pad_y, in_h, in_w)
@@ -323,9 +334,10 @@ class FaceDetector(ManifestModel):
         if not parts[0][1].size:
             # Nothing in the whole image: maybe one face too close for the model (a close-up selfie
             # fills the frame, beyond what full-range was trained on), so look once more zoomed out,
-            # centred on the model's square: a tight input (a third of the cost) lacks the margin
-            # around the face the model needs (UTKFace crops: 9 of 97 found tight, 97 on the square).
-            tensor, mapping, _ = self.scaled_input(image, whole_scale / self.zoom_out, small, square=True)
+            # centred on a black square (CLOSEUP_SIDE): a tight input lacks the margin around the face
+            # the model needs (UTKFace crops: 9 of 97 found tight, 97 on the square).
+            tensor, mapping, _ = self.scaled_input(image, whole_scale / self.zoom_out, small, square=True,
+                                                   side=self.closeup_side)
             parts.append(self._zoomed_out(self._detect_input(tensor, mapping, min_score), width, height))
         parts.extend(self._detect_input(tensor, mapping, min_score) for tensor, mapping, _ in fine_inputs)
         return parts
