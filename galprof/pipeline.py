@@ -31,7 +31,7 @@ from galprof.engine.worker import AnalyzerFactory, ItemResult, ModelLoadError, W
 from galprof.engine.worker import default_factory as _default_factory
 from galprof.facts import MediaFacts, ScanError
 from galprof.media.discover import DiscoverNote, KnownKind, MediaItem, discover, display_path, real_path
-from galprof.progress import Ticker
+from galprof.progress import NoBar, Ticker
 from galprof.render.safe import safe_text
 from galprof.store import Store
 
@@ -275,10 +275,12 @@ def _signature(settings: Settings, analyzer_factory: AnalyzerFactory | None) -> 
 
 
 def _progress(total: int, quiet: bool):
+    if quiet or total == 0:
+        return NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="file", desc="loading models, analyzing", file=sys.stderr, disable=quiet or total == 0,
-                dynamic_ncols=True, smoothing=0.1,
+    return tqdm(total=total, unit="file", desc="loading models, analyzing", file=sys.stderr, dynamic_ncols=True,
+                smoothing=0.1,
                 mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
 
 

@@ -11,6 +11,8 @@ import json
 import math
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +172,17 @@ def test_an_old_cache_gets_the_format_column_and_the_stamps_index(tmp_path):
 ])
 def test_stamp_text_is_json_dumps(row):
     assert _stamp_text(row) == json.dumps(row)
+
+
+def test_a_quiet_rescan_does_not_import_tqdm(tmp_path):
+    gallery, cache = color_gallery(tmp_path / "g"), tmp_path / "c.sqlite"
+    _scan(gallery, cache)
+    code = ("import sys; from galprof.config import Settings; from galprof.pipeline import scan; "
+            "from tests.scan_fakes import color_factory; "
+            f"r = scan({str(gallery)!r}, Settings(workers=1), cache_path={str(cache)!r}, quiet=True, "
+            "analyzer_factory=color_factory); r.store.close(); "
+            "print(r.stats['cached'], 'tqdm' in sys.modules)")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=root,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.stdout.split() == ["6", "False"], done.stderr[-2000:]
