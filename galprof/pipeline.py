@@ -30,8 +30,8 @@ from galprof.engine.policy import run_items
 from galprof.engine.worker import AnalyzerFactory, ItemResult, ModelLoadError, Worker, one_line, process_item
 from galprof.engine.worker import default_factory as _default_factory
 from galprof.facts import MediaFacts, ScanError
-from galprof.media.discover import DiscoverNote, MediaItem, discover, display_path, real_path
-from galprof.progress import Ticker
+from galprof.media.discover import DiscoverNote, KnownKind, MediaItem, discover, display_path, real_path
+from galprof.progress import NoBar, Ticker
 from galprof.render.safe import safe_text
 from galprof.store import Store
 
@@ -90,11 +90,15 @@ def scan(folder: str | os.PathLike, settings: Settings | None = None, cache_path
     if not quiet:
         for note in warnings:
             print(f"galprof: warning: {note.path}: {note.reason}", file=sys.stderr)
-    items = _discover_items(root_abs, settings, include, exclude, quiet, errors, warnings)
-    discovered_at = time.perf_counter()
-
     try:
-        todo, removed = _plan(store, signature, items, errors, root_abs)
+        # the cache's intact rows: discovery does not open the files they show unchanged, the plan
+        # analyzes the others; the index (24 MB at 100 000 rows) lives only until the plan is made
+        fresh = store.fresh_index(signature)
+        items = _discover_items(root_abs, settings, include, exclude, quiet, errors, warnings,
+                                _known_kinds(fresh))
+        discovered_at = time.perf_counter()
+        todo, removed = _plan(store, fresh, items, errors, root_abs)
+        del fresh
         warnings.extend(store.take_notes())  # rows that cannot be decoded: their files are analyzed again
         cached = len(items) - len(todo)
     except sqlite3.DatabaseError as exc:  # damage PRAGMA quick_check did not see
@@ -146,13 +150,14 @@ def _open_store(cache_path: str | os.PathLike | None) -> Store:
 
 
 def _discover_items(root_abs: str, settings: Settings, include: tuple[str, ...], exclude: tuple[str, ...],
-                    quiet: bool, errors: list[ScanError], warnings: list[ScanError]) -> list[MediaItem]:
+                    quiet: bool, errors: list[ScanError], warnings: list[ScanError],
+                    known: KnownKind | None = None) -> list[MediaItem]:
     """The media files under the root, counted on stderr as they are found; failures go to `errors`,
     remarks (links leaving the root) to `warnings`."""
     items: list[MediaItem] = []
     ticker = Ticker("media files found", quiet)
     for found in discover(root_abs, include=include, exclude=exclude, include_hidden=settings.include_hidden,
-                          follow_links=settings.follow_links):
+                          follow_links=settings.follow_links, known=known):
         if isinstance(found, MediaItem):
             items.append(found)
             ticker.tick(len(items))
@@ -198,14 +203,31 @@ class _Recorder:
         self.progress.update(1)
 
 
-def _plan(store: Store, signature: str, items: list[MediaItem], errors: list[ScanError],
-          root_abs: str) -> tuple[list[MediaItem], int]:
+def _known_kinds(fresh: dict[str, tuple[int, float, str, str | None]]) -> KnownKind:
+    """Discovery's `known`: the stored kind and format of a file whose row has its size and mtime."""
+    def known(display: str, size: int, mtime: float) -> tuple[str, str] | None:
+        row = fresh.get(display)
+        if row is None or row[3] is None or row[0] != size or row[1] != mtime:
+            return None
+        return row[2], row[3]
+    return known
+
+
+def _plan(store: Store, fresh: dict[str, tuple[int, float, str, str | None]], items: list[MediaItem],
+          errors: list[ScanError], root_abs: str) -> tuple[list[MediaItem], int]:
     """The files to analyze (no intact row for their size and mtime) and how many rows of vanished
-    files were dropped. The index of fresh rows (24 MB at 100 000 rows) and the set of current paths
-    live only here, not through the whole analysis."""
-    fresh = store.fresh_index(signature)
-    todo = [it for it in items if fresh.get(it.display) != (it.size, it.mtime)]
-    del fresh
+    files were dropped. Unchanged rows written before the store kept a format get the one discovery
+    sniffed. The set of current paths lives only here, not through the whole analysis."""
+    todo: list[MediaItem] = []
+    unformatted: list[tuple[str, str]] = []
+    for it in items:
+        row = fresh.get(it.display)
+        if row is None or row[0] != it.size or row[1] != it.mtime:
+            todo.append(it)
+        elif row[3] is None:
+            unformatted.append((it.display, it.format))
+    if unformatted:
+        store.set_formats(unformatted)
     current = {it.display for it in items} | {e.path for e in errors}
     gone = [p for p in store.paths_under(display_path(root_abs))
             if p not in current and not os.path.lexists(real_path(p))]
@@ -253,10 +275,12 @@ def _signature(settings: Settings, analyzer_factory: AnalyzerFactory | None) -> 
 
 
 def _progress(total: int, quiet: bool):
+    if quiet or total == 0:
+        return NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="file", desc="loading models, analyzing", file=sys.stderr, disable=quiet or total == 0,
-                dynamic_ncols=True, smoothing=0.1,
+    return tqdm(total=total, unit="file", desc="loading models, analyzing", file=sys.stderr, dynamic_ncols=True,
+                smoothing=0.1,
                 mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
 
 

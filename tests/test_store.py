@@ -58,7 +58,7 @@ def test_freshness_and_signature(tmp_path):
         assert not store.is_fresh(media.path, media.size + 1, media.mtime, "sig1")
         assert not store.is_fresh(media.path, media.size, media.mtime + 1, "sig1")
         assert not store.is_fresh(media.path, media.size, media.mtime, "sig2")  # other models
-        assert store.fresh_index("sig1") == {media.path: (media.size, media.mtime)}
+        assert store.fresh_index("sig1") == {media.path: (media.size, media.mtime, media.kind, media.format)}
         assert store.fresh_index("sig2") == {}
 
 

@@ -9,6 +9,11 @@ The walk follows symlinked folders and files inside the scanned folder, but not 
 outside it (a link to / would profile the whole disk) unless asked; it never enters the same folder twice
 (no loops), counts a file reached through several links once, skips hidden entries and thumbnail caches
 unless asked, and applies include / exclude globs.
+
+A caller that already knows some files (the scan's cache) passes `known`: a file whose display path,
+size and mtime it knows is not opened; its kind and format are the known ones. That is the cache's own
+test of an unchanged file, so a file rewritten with its size and mtime restored keeps its old kind, as
+it keeps its old facts; every other file (new, renamed, or with another size or mtime) is sniffed.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from galprof.facts import ScanError
@@ -60,6 +65,9 @@ FORMAT_SUFFIXES = {
 }
 
 HEAD_BYTES = 64
+
+# (display path, size, mtime) -> (kind, format) of a file the caller knows unchanged, else None.
+KnownKind = Callable[[str, int, float], tuple[str, str] | None]
 
 
 @dataclass
@@ -174,7 +182,7 @@ class DiscoverNote:
 
 
 def discover(folder: str | os.PathLike, include: Sequence[str] = (), exclude: Sequence[str] = (),
-             include_hidden: bool = False, follow_links: bool = False,
+             include_hidden: bool = False, follow_links: bool = False, known: KnownKind | None = None,
              ) -> Iterator[MediaItem | ScanError | DiscoverNote]:
     """Walk `folder` (sorted, deterministic) and yield a MediaItem per media file, a ScanError
     (stage "discover") for a file that has a media name but cannot be read or is not media, and a
@@ -182,10 +190,11 @@ def discover(folder: str | os.PathLike, include: Sequence[str] = (), exclude: Se
 
     Globs match the path relative to `folder` (with "/") or the bare name; an exclude that matches a
     folder prunes it. Paths are absolute. The walk is iterative (an explicit stack), so folders nested
-    thousands deep (or /proc) cannot exhaust Python's recursion limit.
+    thousands deep (or /proc) cannot exhaust Python's recursion limit. `known` (see the module's
+    docstring) spares opening the files it knows.
     """
     root = os.path.abspath(os.fspath(folder))
-    walk = _Walk(root, include, exclude, include_hidden, follow_links)
+    walk = _Walk(root, include, exclude, include_hidden, follow_links, known)
     root_stat = os.stat(root)
     walk.seen.add((root_stat.st_dev, root_stat.st_ino))
     # depth first, files of a folder before its subfolders, siblings in name order: the stack holds
@@ -214,9 +223,9 @@ class _Walk:
     """The rules of one walk: filters, the (dev, inode) pairs seen, and the symlink policy."""
 
     def __init__(self, root: str, include: Sequence[str], exclude: Sequence[str], include_hidden: bool,
-                 follow_links: bool) -> None:
+                 follow_links: bool, known: KnownKind | None = None) -> None:
         self.include, self.exclude, self.include_hidden = include, exclude, include_hidden
-        self.follow_links = follow_links
+        self.follow_links, self.known = follow_links, known
         self.real_root = os.path.realpath(root)
         self.seen: set[tuple[int, int]] = set()
 
@@ -254,8 +263,8 @@ class _Walk:
                 continue
             if is_dir:
                 subdirs.append((entry.path, rel + "/"))
-            else:
-                yield from _file(entry, rel, self.include, self.exclude, self.seen)
+            elif (found := _file(entry, rel, self)) is not None:
+                yield found
 
     def _wanted(self, rel: str, name: str) -> bool:
         """Whether a file link would have been looked at (so that notes obey the globs too)."""
@@ -273,49 +282,41 @@ def _is_link(entry: os.DirEntry) -> bool:
         return False
 
 
-def _file(entry: os.DirEntry, rel: str, include: Sequence[str], exclude: Sequence[str],
-          seen: set[tuple[int, int]]) -> Iterator[MediaItem | ScanError]:
+def _file(entry: os.DirEntry, rel: str, walk: _Walk) -> MediaItem | ScanError | None:
+    """The media item of one file, its error (only for a file with a media name), or None."""
     path, name = entry.path, entry.name
-    if include and not _matches(rel, name, include):
-        return
-    if exclude and _matches(rel, name, exclude):
-        return
+    if walk.include and not _matches(rel, name, walk.include):
+        return None
+    if walk.exclude and _matches(rel, name, walk.exclude):
+        return None
     suffix = _suffix(name)
     if suffix in RAW_SUFFIXES:
-        return
+        return None
     media_name = suffix in MEDIA_SUFFIXES
     shown = display_path(path)
     try:
         st = entry.stat(follow_symlinks=True)
     except OSError as exc:
-        if media_name:
-            why = "dangling symlink" if entry.is_symlink() else f"cannot stat: {exc.strerror or exc}"
-            yield ScanError(shown, "discover", why)
-        return
+        why = "dangling symlink" if entry.is_symlink() else f"cannot stat: {exc.strerror or exc}"
+        return ScanError(shown, "discover", why) if media_name else None
     if not stat.S_ISREG(st.st_mode):
-        if media_name:
-            yield ScanError(shown, "discover", "not a regular file")
-        return
-    if (st.st_dev, st.st_ino) in seen:  # a second link to a file already found: count it once
-        return
-    seen.add((st.st_dev, st.st_ino))
+        return ScanError(shown, "discover", "not a regular file") if media_name else None
+    if (st.st_dev, st.st_ino) in walk.seen:  # a second link to a file already found: count it once
+        return None
+    walk.seen.add((st.st_dev, st.st_ino))
     if st.st_size == 0:
-        if media_name:
-            yield ScanError(shown, "discover", "empty file (0 bytes)")
-        return
-    try:
-        head = _read_head(path)
-    except OSError as exc:
-        if media_name:
-            yield ScanError(shown, "discover", f"cannot read: {exc.strerror or exc}")
-        return
-    kind_format = sniff(head)
+        return ScanError(shown, "discover", "empty file (0 bytes)") if media_name else None
+    kind_format = walk.known(shown, st.st_size, st.st_mtime) if walk.known is not None else None
     if kind_format is None:
-        if media_name:
-            yield ScanError(shown, "discover", f"not a photo or video (unrecognized content, {st.st_size} bytes)")
-        return
+        try:
+            kind_format = sniff(_read_head(path))
+        except OSError as exc:
+            return ScanError(shown, "discover", f"cannot read: {exc.strerror or exc}") if media_name else None
+        if kind_format is None:
+            return (ScanError(shown, "discover", f"not a photo or video (unrecognized content, {st.st_size} "
+                              "bytes)") if media_name else None)
     kind, fmt = kind_format
-    yield MediaItem(path=path, display=shown, kind=kind, format=fmt, size=st.st_size, mtime=st.st_mtime)
+    return MediaItem(path=path, display=shown, kind=kind, format=fmt, size=st.st_size, mtime=st.st_mtime)
 
 
 def suffix_mismatch(item: MediaItem) -> str | None:
