@@ -37,7 +37,7 @@ class AgeRule:
     # The estimator reads children as older than they are (UTKFace, true age under 7: median
     # estimate 3, but 10 % above 27), so "young" is judged on a group's median estimate.
     young_age: float = 16.0
-    young_member_distance: float = 0.26  # RMS distance to the other members, young groups
+    young_member_distance: float = 0.30  # RMS distance to the other members, young groups
     young_merge_distance: float = 0.20
     young_attach_distance: float = 0.16
     young_min_days: int = 2  # dated young groups seen on fewer capture days are not a person

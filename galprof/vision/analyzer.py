@@ -32,9 +32,8 @@ CLASS_TOP_K = 10
 # The object label that opens the face detector's fine pass on a frame.
 FINE_PASS_NEEDS = "person"
 # Bumped whenever decoding or video sampling changes which pixels the models see, or the passes change
-# which faces are found (invalidates caches). 5: the fine pass only where a person is detected; 6: the
-# close-up retry on a 128 px square (blazeface.CLOSEUP_SIDE).
-INGEST_VERSION = 6
+# which faces are found (invalidates caches). 5: the fine pass only where a person is detected.
+INGEST_VERSION = 5
 
 
 def model_versions() -> dict[str, str]:
