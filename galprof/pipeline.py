@@ -33,7 +33,7 @@ from galprof.facts import MediaFacts, ScanError
 from galprof.media.discover import DiscoverNote, KnownKind, MediaItem, discover, display_path, real_path
 from galprof.progress import NoBar, Ticker
 from galprof.render.safe import safe_text
-from galprof.store import Store
+from galprof.store import FreshRow, Store
 
 __all__ = ["AnalyzerFactory", "ItemResult", "ScanResult", "ScanUsageError", "process_item", "scan"]
 
@@ -203,17 +203,17 @@ class _Recorder:
         self.progress.update(1)
 
 
-def _known_kinds(fresh: dict[str, tuple[int, float, str, str | None]]) -> KnownKind:
+def _known_kinds(fresh: dict[str, FreshRow]) -> KnownKind:
     """Discovery's `known`: the stored kind and format of a file whose row has its size and mtime."""
     def known(display: str, size: int, mtime: float) -> tuple[str, str] | None:
         row = fresh.get(display)
-        if row is None or row[3] is None or row[0] != size or row[1] != mtime:
+        if row is None or row.format is None or not row.describes(size, mtime):
             return None
-        return row[2], row[3]
+        return row.kind, row.format
     return known
 
 
-def _plan(store: Store, fresh: dict[str, tuple[int, float, str, str | None]], items: list[MediaItem],
+def _plan(store: Store, fresh: dict[str, FreshRow], items: list[MediaItem],
           errors: list[ScanError], root_abs: str) -> tuple[list[MediaItem], int]:
     """The files to analyze (no intact row for their size and mtime) and how many rows of vanished
     files were dropped. Unchanged rows written before the store kept a format get the one discovery
@@ -222,9 +222,9 @@ def _plan(store: Store, fresh: dict[str, tuple[int, float, str, str | None]], it
     unformatted: list[tuple[str, str]] = []
     for it in items:
         row = fresh.get(it.display)
-        if row is None or row[0] != it.size or row[1] != it.mtime:
+        if row is None or not row.describes(it.size, it.mtime):
             todo.append(it)
-        elif row[3] is None:
+        elif row.format is None:
             unformatted.append((it.display, it.format))
     if unformatted:
         store.set_formats(unformatted)

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Self
+from typing import NamedTuple, Self
 
 import numpy as np
 
@@ -49,6 +49,20 @@ def default_cache_path() -> Path:
     """$XDG_CACHE_HOME/galprof/cache.sqlite (~/.cache/galprof/cache.sqlite when unset)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "galprof" / "cache.sqlite"
+
+
+class FreshRow(NamedTuple):
+    """What the cache knows of a file from an intact row: its size and mtime then, kind and format
+    (None in rows written before the store kept formats)."""
+
+    size: int
+    mtime: float
+    kind: str
+    format: str | None
+
+    def describes(self, size: int, mtime: float) -> bool:
+        """Whether the row was made from the file as it is now (the cache's test of an unchanged file)."""
+        return self.size == size and self.mtime == mtime
 
 
 class Store:
@@ -135,14 +149,14 @@ class Store:
         row = self.conn.execute("SELECT size, mtime, signature FROM media WHERE path = ?", (path,)).fetchone()
         return row is not None and row[0] == size and row[1] == mtime and row[2] == signature
 
-    def fresh_index(self, signature: str) -> dict[str, tuple[int, float, str, str | None]]:
-        """path -> (size, mtime, kind, format) for every intact row made with `signature` (one query for
+    def fresh_index(self, signature: str) -> dict[str, FreshRow]:
+        """path -> FreshRow(size, mtime, kind, format) for every intact row made with `signature` (one query for
         a whole re-scan), so that a damaged row is analyzed again; format is None in rows written before
         it had a column. A row is checked against the CRC-32 written with it (~1 us); an older row
         without one is decoded (~50 us)."""
         rows = self.conn.execute("SELECT path, size, mtime, kind, format, data, crc FROM media"
                                  " WHERE signature = ?", (signature,))
-        return {path: (size, mtime, kind, fmt) for path, size, mtime, kind, fmt, data, crc in rows
+        return {path: FreshRow(size, mtime, kind, fmt) for path, size, mtime, kind, fmt, data, crc in rows
                 if self._intact(path, data, crc)}
 
     def set_formats(self, formats: Iterable[tuple[str, str]]) -> None:

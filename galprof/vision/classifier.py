@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import ClassScore
-from galprof.vision.frame_image import FrameImage
+from galprof.vision.frame_image import FrameImage, check_rgb, frame_size
 from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.onnx_model import read_labels
 
@@ -118,9 +118,8 @@ class PhotoClassifier(ManifestModel):
         Pillow image: the same pixels without a copy to and from an array); the float work is one
         subtraction that writes the channels in the model's order and layout straight into the tensor,
         then one in-place multiplication."""
-        if not isinstance(rgb, FrameImage) and (rgb.ndim != 3 or rgb.shape[2] < 3):
-            raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
-        w, h = rgb.size if isinstance(rgb, FrameImage) else rgb.shape[1::-1]
+        check_rgb(rgb)
+        w, h = frame_size(rgb)
         side = max(1, round(min(h, w) * self.crop_fraction))
         y, x = (h - side) // 2, (w - side) // 2
         crop = self.crop_fraction < 1.0

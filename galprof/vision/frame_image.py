@@ -64,3 +64,14 @@ class FrameImage:
             return self.image.resize(size, resample, reducing_gap=reducing_gap)
         box = (0.0, 0.0, width / factor_x, height / factor_y)
         return self.reduced(factor_x, factor_y).resize(size, resample, box=box)
+
+
+def frame_size(frame: np.ndarray | FrameImage) -> tuple[int, int]:
+    """(width, height) of an (H, W, C) array or a FrameImage."""
+    return frame.size if isinstance(frame, FrameImage) else (frame.shape[1], frame.shape[0])
+
+
+def check_rgb(frame: np.ndarray | FrameImage) -> None:
+    """Refuse an array that is not (H, W, 3+) (a FrameImage is RGB by construction)."""
+    if not isinstance(frame, FrameImage) and (frame.ndim != 3 or frame.shape[2] < 3):
+        raise ValueError(f"expected an HxWx3 RGB image, got shape {frame.shape}")

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from galprof.facts import Box, ObjectDetection
-from galprof.vision.frame_image import FrameImage
+from galprof.vision.frame_image import FrameImage, check_rgb, frame_size
 from galprof.vision.model_base import ManifestModel, OpenedModel, open_manifest_model, open_model_file
 from galprof.vision.onnx_model import read_labels
 
@@ -35,12 +35,8 @@ def fit_size(rgb: np.ndarray | FrameImage, size: int) -> np.ndarray:
 
     BILINEAR, after an integer block-average when shrinking 2x or more (REDUCING_GAP); a FrameImage
     shares that block average with the face detector's fine pass."""
-    if isinstance(rgb, FrameImage):
-        frame = rgb
-        w, h = frame.size
-    else:
-        h, w = rgb.shape[:2]
-        frame = None
+    w, h = frame_size(rgb)
+    frame = rgb if isinstance(rgb, FrameImage) else None
     scale = size / max(h, w)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     if (nw, nh) == (w, h):
@@ -160,7 +156,7 @@ class ObjectDetector(ManifestModel):
         of converting, padding, flipping, normalising and transposing separate float copies. The pad is
         zero, i.e. the mean colour after normalisation. An image already at the letterbox size (see
         `fit_size`) is not resized again."""
-        w, h = rgb.size if isinstance(rgb, FrameImage) else rgb.shape[1::-1]
+        w, h = frame_size(rgb)
         scale = self.size / max(h, w)
         small = fit_size(rgb, self.size)
         nh, nw = small.shape[:2]
@@ -201,12 +197,11 @@ class ObjectDetector(ManifestModel):
                max_detections: int = 100) -> list[ObjectDetection]:
         """Objects in an RGB uint8 HxWx3 image of any size (or the analyzer's FrameImage of it), best
         first, boxes in its pixels."""
-        if not isinstance(rgb, FrameImage) and (rgb.ndim != 3 or rgb.shape[2] < 3):
-            raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
+        check_rgb(rgb)
         tensor, scale, dx, dy = self.preprocess(rgb)
         boxes, scores, classes = self.decode(self.model.run(tensor), min_score)
         keep = classwise_nms(boxes, scores, classes, iou_threshold)[:max_detections]
-        w, h = rgb.size if isinstance(rgb, FrameImage) else rgb.shape[1::-1]
+        w, h = frame_size(rgb)
         results = []
         for i in keep:
             x1, y1, x2, y2 = boxes[i]
