@@ -9,3 +9,6 @@ import os
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 __version__ = "0.1.0"
+# The profile document's schema (galprof/schema/; CHANGELOG.md). Here rather than in profile.py so that
+# an unchanged re-scan checks its stored profile's key without importing the profile's builders.
+PROFILE_SCHEMA_VERSION = "1.2"

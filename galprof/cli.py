@@ -10,22 +10,17 @@ import click
 
 from galprof import __version__
 from galprof.command import GalprofGroup
-from galprof.commands.batch import batch as batch_command
-from galprof.commands.bench import bench
-from galprof.commands.events import events as events_command
-from galprof.commands.faces import faces as faces_command
-from galprof.commands.people import people as people_command
-from galprof.commands.report import report
-from galprof.commands.selfie import selfie as selfie_command
-from galprof.commands.topics import topics as topics_command
-from galprof.commands.train import train as train_command
 from galprof.errors import UsageError
 from galprof.render.safe import safe_text
 from galprof.server.scan_options import remote_factory, remote_options
-from galprof.server.serve_cli import serve
+
+# Commands whose modules are imported only when they run (a scan need not import numpy for `faces`).
+LAZY_COMMANDS = {name: f"galprof.commands.{name}:{name}"
+                 for name in ("batch", "bench", "events", "faces", "people", "report", "selfie", "topics", "train")}
+LAZY_COMMANDS["serve"] = "galprof.server.serve_cli:serve"
 
 
-@click.group(cls=GalprofGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GalprofGroup, lazy_commands=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="galprof")
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error (or set GALPROF_DEBUG=1).")
 def main(debug: bool) -> None:
@@ -99,7 +94,6 @@ def _load_settings(config_path: Path | None, flags: dict):
 
 def _check_scan_inputs(settings) -> None:
     """The taxonomy and labels files read by the scan or its profile, checked before any photo is."""
-    from galprof.analysis.interests import Taxonomy
     from galprof.validate import check_labels_file
 
     if settings.classifier_model and not settings.classifier_labels:
@@ -107,6 +101,8 @@ def _check_scan_inputs(settings) -> None:
     if settings.classifier_labels:
         check_labels_file(settings.classifier_labels, f"the classifier labels {safe_text(settings.classifier_labels)}")
     if settings.taxonomy:
+        from galprof.analysis.interests import Taxonomy
+
         Taxonomy.load(settings.taxonomy)
 
 
@@ -339,16 +335,6 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
     sys.exit(1 if failed else 0)
 
 
-main.add_command(bench)
-main.add_command(report)
-main.add_command(batch_command)
-main.add_command(topics_command)
-main.add_command(serve)
-main.add_command(train_command)
-main.add_command(events_command)
-main.add_command(people_command)
-main.add_command(faces_command)
-main.add_command(selfie_command)
 
 if __name__ == "__main__":
     main()

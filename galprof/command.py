@@ -10,6 +10,7 @@ in the shell: the reader has what it wanted. A full or failing stdout is an erro
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -55,7 +56,24 @@ def _error(message: str, code: int) -> None:
 
 
 class GalprofGroup(click.Group):
-    """A click group whose commands all follow the exit-code policy above."""
+    """A click group whose commands all follow the exit-code policy above.
+
+    `lazy_commands` maps a command name to "module:attribute": the module is imported only when that
+    command runs (or help lists it), so a scan does not pay for the imports of every other command.
+    """
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:

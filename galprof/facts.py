@@ -8,8 +8,10 @@ Coordinates are always in pixels of the decoded, orientation-corrected frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only annotates here; importing it would cost every CLI run ~0.1 s
+    import numpy as np
 
 
 @dataclass

@@ -266,7 +266,7 @@ def _named_engine(name: str, workers: int, store: Store) -> Engine:
 def _signature(settings: Settings, analyzer_factory: AnalyzerFactory | None) -> str:
     if analyzer_factory is not None and hasattr(analyzer_factory, "signature"):
         return str(analyzer_factory.signature)
-    from galprof.vision.analyzer import analysis_signature
+    from galprof.vision.signature import analysis_signature
 
     try:
         return analysis_signature(settings)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from galprof import __version__
+from galprof import PROFILE_SCHEMA_VERSION, __version__
 from galprof.analysis.day_events import DayEvents
 from galprof.analysis.interests import InterestCounter, Taxonomy
 from galprof.analysis.placement import PlacementCounter
@@ -32,7 +32,7 @@ from galprof.photo_rows import PhotoRows, appended
 if TYPE_CHECKING:
     from galprof.analysis.owner import SelfieRules
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = PROFILE_SCHEMA_VERSION
 SCHEMA_ID = "https://galprof.invalid/schema/profile-v1.schema.json"
 
 

@@ -21,7 +21,7 @@ import time
 from json.encoder import encode_basestring_ascii as _quote  # how json.dumps writes a str
 from typing import Any
 
-from galprof import __version__
+from galprof import PROFILE_SCHEMA_VERSION, __version__
 from galprof.config import Settings
 from galprof.photo_rows import PhotoRows
 
@@ -35,12 +35,10 @@ PHOTO_PIECE = 2000  # photo rows per stored piece of the document (~1 MB of JSON
 
 def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dict[str, Any]:
     """The profile of a finished scan (pipeline.ScanResult): reused when its key is unchanged."""
-    from galprof.profile import SCHEMA_VERSION, build_profile
-
     started = time.perf_counter()
     store, state_key = result.store, STATE_PREFIX + result.folder
     saved = store.get_state(state_key)
-    if saved and saved.get("key") == profile_key(result, settings, SCHEMA_VERSION):
+    if saved and saved.get("key") == profile_key(result, settings, PROFILE_SCHEMA_VERSION):
         document = _with_stored_photos(store, state_key, saved)
         fresh = build_run_fields(result)
         document.update(fresh)
@@ -50,9 +48,11 @@ def profile_for_scan(result: Any, settings: Settings, quiet: bool = True) -> dic
     if not quiet:
         print(f"galprof: building the profile of {len(result.paths)} files (people, interests, privacy, "
               "places)", file=sys.stderr, flush=True)
+    from galprof.profile import build_profile
+
     document = build_profile(result, settings, quiet)
     stale = int(saved.get("photo_pieces", 0)) if saved else 0
-    _store_document(store, state_key, profile_key(result, settings, SCHEMA_VERSION), document, stale)
+    _store_document(store, state_key, profile_key(result, settings, PROFILE_SCHEMA_VERSION), document, stale)
     return document
 
 

@@ -23,9 +23,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import NamedTuple, Self
-
-import numpy as np
+from typing import TYPE_CHECKING, NamedTuple, Self
 
 from galprof.cache_file import APPLICATION, CacheError, open_cache
 from galprof.facts import (
@@ -39,6 +37,9 @@ from galprof.facts import (
     ScanError,
     SelfieCues,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SCHEMA_VERSION = 1
 _HEADER = struct.Struct("<4sI")  # magic, JSON header length
@@ -278,6 +279,7 @@ class _Transaction:
 
 def encode_media(media: MediaFacts) -> bytes:
     """MediaFacts -> bytes: JSON header (arrays replaced by [offset, dtype, shape]) + array bytes."""
+    import numpy as np  # here: an unchanged re-scan opens the cache without reading a row's arrays
     chunks: list[bytes] = []
     offset = 0
 
@@ -317,6 +319,8 @@ def encode_media(media: MediaFacts) -> bytes:
 
 
 def _json_default(value):
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"cannot store {type(value).__name__}")
@@ -329,6 +333,8 @@ def _box(box: Box) -> list[float]:
 def decode_media(blob: bytes, photo_embeddings: bool = True) -> MediaFacts:
     """bytes -> MediaFacts; raises (ValueError, KeyError, TypeError, struct.error, ...) on a damaged row.
     photo_embeddings=False: frames get embedding None (the row's bytes are not read for it)."""
+    import numpy as np
+
     if not isinstance(blob, bytes):
         raise TypeError(f"a {type(blob).__name__} value where the row's bytes were expected")
     magic, length = _HEADER.unpack_from(blob, 0)

@@ -24,7 +24,7 @@ from galprof.server.app import create_app
 from galprof.server.client import RemoteFactory
 from galprof.server.link import LinkOptions
 from galprof.server.tier import build_analyzer
-from galprof.vision.analyzer import analysis_signature
+from galprof.vision.signature import analysis_signature
 from tests.document_factory import flat_document, photograph
 from tests.server_helpers import ServeProcess, ThreadServer, listing, make_token_file, tls_files
 from tests.test_profile import validate

@@ -14,11 +14,13 @@ pytesseract and the Debian `tesseract` binary (galprof/analysis/tesseract.py); w
 from __future__ import annotations
 
 import os
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from galprof.analysis import tesseract
 from galprof.facts import FrameFacts
+
+if TYPE_CHECKING:  # the scan's cache key asks ocr_available() without importing numpy
+    import numpy as np
 
 # ImageNet-1k classes (names of models/labels/imagenet1k.txt) that are mostly text or documents.
 DOCUMENT_CLASSES = frozenset({
@@ -75,6 +77,7 @@ def _prepare(rgb: np.ndarray):
     pytesseract path: it hands tesseract a file in the image's format, PNG when it has none, and
     PNG-encoding a 1600 px frame cost 0.12 s of CPU per read here (BMP: 0.004 s); tesserocr gets the raw
     pixels."""
+    import numpy as np
     from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(rgb)).convert("L")

@@ -9,9 +9,10 @@ brackets are never parsed as markup.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # C0 controls (ESC included), DEL, C1 controls, and the invisible direction marks and overrides
 # that reorder what is shown (U+061C, U+200E-F, U+202A-E, U+2066-9), plus the line/paragraph separators.
@@ -30,4 +31,5 @@ def safe_text(value: Any) -> str:
 
 def data_text(value: Any, style: str = "") -> Text:
     """A rich Text of `value` shown literally: escaped controls, no markup."""
+    from rich.text import Text  # here, not at the top: a JSON scan never loads rich
     return Text(safe_text(value), style=style)

@@ -39,7 +39,7 @@ def remote_factory(settings, remote_url: str | None, token_file: Path | None, ca
     from galprof.server.limits import read_tokens
     from galprof.server.link import LinkOptions, parse_url
     from galprof.server.tls import normalise_pin
-    from galprof.vision.analyzer import analysis_signature
+    from galprof.vision.signature import analysis_signature
 
     try:
         parse_url(remote_url)

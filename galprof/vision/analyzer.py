@@ -1,8 +1,7 @@
 """All models on one frame: faces, objects, classifier top classes + photo embedding, optional OCR.
 
 `FrameAnalyzer` only chains the model classes (each owns its session and pre/post-processing); a scan
-worker builds one at start-up and reuses it for every frame. `model_versions()` names the model files
-the results depend on (manifest sha256 prefixes), so the cache can invalidate rows made by other models.
+worker builds one at start-up and reuses it for every frame (`signature.py` keys the rows it makes).
 
 The face detector's fine pass (small faces in a large frame: three times the pixels of its whole-image
 pass) runs only on frames where NanoDet sees a person (FINE_PASS_NEEDS at OBJECT_MIN_SCORE): a face
@@ -16,58 +15,19 @@ have no body NanoDet sees, the gate loses them (benchmarks/fine_pass_gate.py; be
 
 from __future__ import annotations
 
-import hashlib
 import time
-from pathlib import Path
 
 import numpy as np
 
 from galprof.analysis import ocr
 from galprof.config import Settings
 from galprof.facts import FrameFacts
-from galprof.vision.registry import file_sha256, load_manifest
+from galprof.vision.signature import ocr_enabled
 
 OBJECT_MIN_SCORE = 0.3  # NanoDet scores per class are weak; later stages apply per-class thresholds
 CLASS_TOP_K = 10
 # The object label that opens the face detector's fine pass on a frame.
 FINE_PASS_NEEDS = "person"
-# Bumped whenever decoding or video sampling changes which pixels the models see, or the passes change
-# which faces are found (invalidates caches). 5: the fine pass only where a person is detected.
-INGEST_VERSION = 5
-
-
-def model_versions() -> dict[str, str]:
-    """{manifest name: sha256 prefix} of every packaged model (any rebuild changes the cache key)."""
-    return {name: entry.sha256[:12] for name, entry in sorted(load_manifest().items())}
-
-
-def analysis_signature(settings: Settings) -> str:
-    """A short key of everything that changes per-frame results: model files and the settings the
-    frames or models depend on. Stored with each cached row."""
-    relevant = {
-        "models": model_versions(),
-        "max_side": settings.max_side, "video_fps": settings.video_fps,
-        "video_max_frames": settings.video_max_frames, "face_score": settings.face_score,
-        "face_detector": settings.face_detector, "classifier": _classifier_identity(settings),
-        "ocr": ocr_enabled(settings), "ingest": INGEST_VERSION,
-    }
-    text = repr(sorted(relevant.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _classifier_identity(settings: Settings) -> str:
-    """The packaged tier, or the user model's file hash and normalisation."""
-    if not settings.classifier_model:
-        return settings.classifier_tier
-    return (f"{file_sha256(Path(settings.classifier_model))[:12]}:{settings.classifier_mean}:"
-            f"{settings.classifier_std}")
-
-
-def ocr_enabled(settings: Settings) -> bool:
-    """OCR runs when the settings ask for it and tesseract is installed."""
-    return settings.ocr and ocr.ocr_available()
-
-
 class FrameAnalyzer:
     """Loads every model once; `.analyze(rgb)` runs them all on one upright RGB frame.
 
