@@ -4,7 +4,8 @@ profile written with -o) on galleries made by benchmarks/make_gallery.py, per si
 - first scan into an empty cache: wall s, photos/s, CPU ms per photo (the CLI and its workers);
 - unchanged re-scan; re-scan after adding 1 % new photos (the people step attaches them);
 - the people step of the first scan and of the +1 % re-scan (the profile's own timing, wall s);
-- peak RSS of the whole process tree (the CLI and its workers, summed, sampled from /proc every 0.2 s);
+- peak RSS of the whole process tree (the CLI and its workers, summed, sampled from /proc every 0.2 s),
+  and of the CLI process alone (what grows with the gallery: the workers are renewed);
 - the growth exponent of each between consecutive sizes (log ratio of the figures / log ratio of sizes).
 
     .venv/bin/python benchmarks/gallery_scale.py --photos 2000,5000 [--work DIR] [--json out.json]
@@ -47,12 +48,13 @@ def timed_cli(args: list[str]) -> dict:
     wall = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "galprof", *args], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, 0]  # the tree, the CLI process
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss_kb(child.pid))
+            peak[1] = max(peak[1], _rss_kb(child.pid))
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -63,7 +65,15 @@ def timed_cli(args: list[str]) -> dict:
     if child.returncode not in (0, 1):
         raise SystemExit(f"gallery_scale: galprof {' '.join(args)} exited {child.returncode}:\n{err[-2000:]}")
     return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(children_cpu() - cpu, 2),
-            "peak_rss_mb": round(peak[0] / 1024, 1)}
+            "peak_rss_mb": round(peak[0] / 1024, 1), "peak_cli_rss_mb": round(peak[1] / 1024, 1)}
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
 
 
 def scan(folder: Path, cache: Path, out: Path) -> dict:
@@ -107,14 +117,15 @@ def exponent(a: float | None, b: float | None, n_a: int, n_b: int) -> str:
 
 
 def report(rows: list[dict]) -> None:
-    print("| photos | first scan wall s | photos/s | CPU ms/photo | peak RSS MB (tree) | unchanged re-scan"
+    print("| photos | first scan wall s | photos/s | CPU ms/photo | peak RSS MB (tree / CLI) | unchanged re-scan"
           " wall / CPU s | +1 % re-scan wall / CPU s | people step s (first / +1 %) | people |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         f, a, g = r["first"], r["rescan"], r["plus1"]
         peak = max(f["peak_rss_mb"], a["peak_rss_mb"], g["peak_rss_mb"])
+        cli = max(f.get("peak_cli_rss_mb", 0), a.get("peak_cli_rss_mb", 0), g.get("peak_cli_rss_mb", 0))
         print(f"| {r['photos']} | {f['wall_s']} | {r['photos'] / f['wall_s']:.2f} |"
-              f" {1000 * f['cpu_s'] / r['photos']:.1f} | {peak} | {a['wall_s']} / {a['cpu_s']} |"
+              f" {1000 * f['cpu_s'] / r['photos']:.1f} | {peak} / {cli} | {a['wall_s']} / {a['cpu_s']} |"
               f" {g['wall_s']} / {g['cpu_s']} | {f['people_s']} / {g['people_s']} | {f['people']} |")
     for prev, r in itertools.pairwise(rows):
         n_a, n_b = prev["photos"], r["photos"]

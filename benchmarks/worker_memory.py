@@ -2,7 +2,7 @@
 
     # one in-process worker over the first N media files of FOLDER: RSS (MB) and Python's blocks every STEP
     # files, CPU seconds; allocator settings to compare: no-ort-arena, mmap-threshold=BYTES,
-    # malloc-arenas=N (glibc mallopt, set before the models load)
+    # malloc-arenas=N (glibc mallopt, set before the models load), trim-every=FILES (malloc_trim)
     PYTHONPATH=TREE .venv/bin/python benchmarks/worker_memory.py inline FOLDER --files 600 --step 100 [--setting S]...
 
     # `galprof scan FOLDER` of TREE into a fresh cache: peak RSS of the whole tree (every 0.5 s), the
@@ -60,8 +60,9 @@ def _sessions_without_arena() -> None:
     ort.InferenceSession = without_arena
 
 
-def _apply(settings: list[str]) -> None:
-    libc = ctypes.CDLL("libc.so.6")
+def _apply(settings: list[str]) -> int:
+    """Applies the allocator settings; returns every how many files to call malloc_trim (0: never)."""
+    libc, trim_every = ctypes.CDLL("libc.so.6"), 0
     for setting in settings:
         name, _, value = setting.partition("=")
         if name == "mmap-threshold":
@@ -70,12 +71,15 @@ def _apply(settings: list[str]) -> None:
             libc.mallopt(M_ARENA_MAX, int(value))
         elif name == "no-ort-arena":
             _sessions_without_arena()
+        elif name == "trim-every":
+            trim_every = int(value)
         else:
             raise SystemExit(f"unknown setting {setting!r}")
+    return trim_every
 
 
 def inline(folder: str, files: int, step: int, settings: list[str]) -> None:
-    _apply(settings)
+    trim_every = _apply(settings)
     from galprof.config import Settings
     from galprof.engine.worker import Worker
     from galprof.media.discover import MediaItem, discover
@@ -87,6 +91,8 @@ def inline(folder: str, files: int, step: int, settings: list[str]) -> None:
     started = time.process_time()
     for done, item in enumerate(items, 1):
         worker(item)
+        if trim_every and done % trim_every == 0:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
         if done % step == 0:
             marks.append(rss_mb())
             print(done, "files: RSS", marks[-1], "MB, Python blocks", sys.getallocatedblocks(), flush=True)
@@ -126,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--files", type=int, default=600)
     one.add_argument("--step", type=int, default=100)
     one.add_argument("--setting", dest="settings", action="append", default=[],
-                     help="no-ort-arena, mmap-threshold=BYTES or malloc-arenas=N (repeatable)")
+                     help="no-ort-arena, mmap-threshold=BYTES, malloc-arenas=N or trim-every=FILES "
+                          "(malloc_trim(0) after every FILES files) (repeatable)")
     whole = commands.add_parser("cli")
     whole.add_argument("tree")
     whole.add_argument("folder")

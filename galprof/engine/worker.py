@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from galprof.config import Settings
+from galprof.engine.heap import HeapTrimmer
 from galprof.facts import MediaFacts, ScanError
 from galprof.media.discover import MediaItem, suffix_mismatch
 
@@ -172,6 +173,7 @@ class Worker:
         self.settings, self.threads, self.factory = settings, threads, factory
         self._analyzer = None
         self._load_error: str | None = None
+        self._heap = HeapTrimmer()  # the process running this worker gives its freed heap back
 
     def __getstate__(self) -> dict:
         return {"settings": self.settings, "threads": self.threads, "factory": self.factory}
@@ -191,4 +193,7 @@ class Worker:
         self.load()
         if self._load_error is not None:
             raise ModelLoadError(self._load_error)
-        return process_item(item, self.settings, self._analyzer, self.threads)
+        try:
+            return process_item(item, self.settings, self._analyzer, self.threads)
+        finally:
+            self._heap.file_done()

@@ -42,6 +42,11 @@ class OnnxModel:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # No memory pattern: with it a run takes one block sized for all its intermediates at once (and one
+        # per input shape of the free-size sessions), which the shared arena then keeps; without it the
+        # intermediates are allocated one by one and reused. A worker after 200 photos: 190 MB against
+        # 248, the same CPU (benchmarks/README.md, "Worker memory, third pass").
+        options.enable_mem_pattern = False
         # One arena for every session (see _share_one_arena), not one per session holding each peak
         options.add_session_config_entry("session.use_env_allocators", "1")
         # Idle worker threads would otherwise spin between runs, stealing CPU from the other workers.
