@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_gallery import DATA, make_gallery
 
-from galprof.bench.memory import _tree_rss_kb
+from galprof.bench.memory import _tree_rss_kb, process_rss_kb
 
 
 def children_cpu() -> float:
@@ -54,7 +54,7 @@ def timed_cli(args: list[str]) -> dict:
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss_kb(child.pid))
-            peak[1] = max(peak[1], _rss_kb(child.pid))
+            peak[1] = max(peak[1], process_rss_kb(child.pid))
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -66,14 +66,6 @@ def timed_cli(args: list[str]) -> dict:
         raise SystemExit(f"gallery_scale: galprof {' '.join(args)} exited {child.returncode}:\n{err[-2000:]}")
     return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(children_cpu() - cpu, 2),
             "peak_rss_mb": round(peak[0] / 1024, 1), "peak_cli_rss_mb": round(peak[1] / 1024, 1)}
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
 
 
 def scan(folder: Path, cache: Path, out: Path) -> dict:

@@ -31,6 +31,15 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def process_rss_kb(pid: int) -> int:
+    """Current RSS of one process, from /proc (Linux only; 0 elsewhere or once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+
+
 def _tree_rss_kb(root: int) -> int:
     """Current RSS of a process and all its descendants, from /proc (Linux only; 0 elsewhere)."""
     proc = Path("/proc")
