@@ -335,6 +335,5 @@ def features(source: Path, output: Path, cache_path: Path | None, workers: int, 
     sys.exit(1 if failed else 0)
 
 
-
 if __name__ == "__main__":
     main()
