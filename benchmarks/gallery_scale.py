@@ -22,7 +22,6 @@ import itertools
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -34,17 +33,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_gallery import DATA, make_gallery
 
-from galprof.bench.memory import _tree_rss_kb, process_rss_kb
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+from galprof.bench.memory import _tree_rss_kb, children_cpu_seconds, process_rss_kb
 
 
 def timed_cli(args: list[str]) -> dict:
     """Run `galprof ARGS` as a child process: wall s, CPU s (it and its workers), peak tree RSS MB."""
-    cpu = children_cpu()
+    cpu = children_cpu_seconds()
     wall = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "galprof", *args], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
@@ -64,7 +58,7 @@ def timed_cli(args: list[str]) -> dict:
     sampler.join()
     if child.returncode not in (0, 1):
         raise SystemExit(f"gallery_scale: galprof {' '.join(args)} exited {child.returncode}:\n{err[-2000:]}")
-    return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(children_cpu() - cpu, 2),
+    return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(children_cpu_seconds() - cpu, 2),
             "peak_rss_mb": round(peak[0] / 1024, 1), "peak_cli_rss_mb": round(peak[1] / 1024, 1)}
 
 

@@ -23,17 +23,14 @@ import io
 import itertools
 import json
 import math
-import os
-import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the stand-in analyzer of the scan tests
-from galprof.bench.memory import _tree_rss_kb, process_rss_kb
+from galprof.bench.memory import TreeMemorySampler, cpu_seconds
 from galprof.config import Settings
 from tests.scan_fakes import color_factory
 
@@ -55,34 +52,6 @@ def make_files(folder: Path, n: int) -> None:
     marker.write_text(str(n))
 
 
-class Sampler:
-    """Peak RSS (KB) of this process and of its whole tree, every 0.2 s, while in the with-block."""
-
-    def __init__(self):
-        self.own = self.tree = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.own = max(self.own, process_rss_kb(os.getpid()))
-            self.tree = max(self.tree, _tree_rss_kb(os.getpid()))
-            self._stop.wait(0.2)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def cpu_s() -> float:
-    mine, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return mine.ru_utime + mine.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def measure(n: int, work: Path) -> dict:
     from galprof.pipeline import scan
     from galprof.profile_cache import profile_for_scan
@@ -94,19 +63,20 @@ def measure(n: int, work: Path) -> dict:
         leftover.unlink()
     settings = Settings(workers=2, ocr=False)
     figures = {"files": n}
-    started, cpu = time.perf_counter(), cpu_s()
-    with Sampler() as scanning:
+    started, cpu = time.perf_counter(), cpu_seconds()
+    with TreeMemorySampler(interval=0.2) as scanning:
         result = scan(folder, settings, cache_path=cache, quiet=True, analyzer_factory=color_factory,
                       engine="pool")
-    figures["scan"] = {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu_s() - cpu, 1),
-                       "main_peak_mb": scanning.own // 1024, "tree_peak_mb": scanning.tree // 1024,
+    figures["scan"] = {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu_seconds() - cpu, 1),
+                       "main_peak_mb": scanning.own_peak_kb // 1024, "tree_peak_mb": scanning.peak_kb // 1024,
                        "analyzed": result.stats.get("analyzed")}
-    started, cpu = time.perf_counter(), cpu_s()
-    with Sampler() as profiling:
+    started, cpu = time.perf_counter(), cpu_seconds()
+    with TreeMemorySampler(interval=0.2) as profiling:
         document = profile_for_scan(result, settings, quiet=True)
     result.store.close()
-    figures["profile"] = {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu_s() - cpu, 1),
-                          "main_peak_mb": profiling.own // 1024, "photos": len(document["photos"])}
+    figures["profile"] = {"wall_s": round(time.perf_counter() - started, 1),
+                          "cpu_s": round(cpu_seconds() - cpu, 1), "main_peak_mb": profiling.own_peak_kb // 1024,
+                          "photos": len(document["photos"])}
     return figures
 
 

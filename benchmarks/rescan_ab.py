@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -21,16 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from galprof.bench.memory import children_cpu_seconds
+
 
 def rescan(tree: str, gallery: str, cache: str, out: str) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu_seconds()
     started = time.perf_counter()
     galprof = str(Path(sys.executable).with_name("galprof"))
     subprocess.run([galprof, "scan", gallery, "--cache", cache, "-o", out, "-q"], check=True,
                    env=dict(os.environ, PYTHONPATH=tree))
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return time.perf_counter() - started, children_cpu_seconds() - before
 
 
 def main(argv: list[str] | None = None) -> int:

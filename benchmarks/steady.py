@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import tempfile
 from pathlib import Path
+
+from galprof.bench.memory import children_cpu_seconds
 
 GALPROF = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "galprof")
 
@@ -33,11 +34,10 @@ def scan_cpu(galprof: str, tree: Path, folder: Path) -> float:
     """CPU seconds (user + sys) of `galprof scan folder` and its workers, with `tree` on PYTHONPATH."""
     with tempfile.TemporaryDirectory(prefix="steady-") as work:
         env = dict(os.environ, PYTHONPATH=str(tree))
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = children_cpu_seconds()
         subprocess.run([galprof, "scan", str(folder), "--cache", f"{work}/c.sqlite", "-q", "-o", f"{work}/p.json"],
                        env=env, check=True, cwd=work)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return children_cpu_seconds() - before
 
 
 def floor(galprof: str, tree: Path, folder: Path, repeats: int) -> dict:

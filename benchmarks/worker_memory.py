@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc's mallopt parameters
+# The /proc readers below are this script's own, not galprof.bench.memory's: `inline` runs with an older
+# tree on PYTHONPATH, whose galprof may not have them.
 
 
 def rss_mb(pid: int | str = "self") -> int:

@@ -61,7 +61,8 @@ class ClusterParams:
     folds chose 2 and 0.40, which split such people and merge look-alikes), and AgeRule's young member
     distance 0.30 (the folds chose 0.22, which splits a child seen several times, tests/test_relatives.py).
     The shipped values: F 0.949 mean, 0.868 worst on the same folds; the curve is in
-    benchmarks/README.md. epsilon, min_samples and method were not searched again (cluster_lfw.py: epsilon flat over 0-0.25; larger min_samples lose people seen a few times;
+    benchmarks/README.md. epsilon, min_samples and method were not searched again (cluster_lfw.py:
+    epsilon flat over 0-0.25; larger min_samples lose people seen a few times;
     "eom" merges look-alike people into huge clusters, F 0.41 against 0.99 on LFW).
     member_distance is the root mean square distance of a member to the other members.
     """

@@ -24,11 +24,16 @@ def peak_rss() -> dict:
     return {"self_mb": _kb_to_mb(own), "largest_child_mb": _kb_to_mb(children)}
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's waited-for children so far (a CLI run and its workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
+
+
 def cpu_seconds() -> float:
     """User + system CPU seconds of this process and of its waited-for children so far."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children_cpu_seconds()
 
 
 def process_rss_kb(pid: int) -> int:
@@ -81,15 +86,20 @@ class TreeMemorySampler:
     def __init__(self, interval: float = 0.05):
         self.interval = interval
         self.peak_kb = 0
+        self.own_peak_kb = 0  # this process alone (the scan's main process)
         self.baseline_kb = _tree_rss_kb(os.getpid())  # this process before the measured work
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
-        pid = os.getpid()
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, _tree_rss_kb(pid))
+            self._sample()
             self._stop.wait(self.interval)
+
+    def _sample(self) -> None:
+        pid = os.getpid()
+        self.peak_kb = max(self.peak_kb, _tree_rss_kb(pid))
+        self.own_peak_kb = max(self.own_peak_kb, process_rss_kb(pid))
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -98,7 +108,7 @@ class TreeMemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak_kb = max(self.peak_kb, _tree_rss_kb(os.getpid()))
+        self._sample()
 
     @property
     def peak_mb(self) -> float:
